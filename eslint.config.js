@@ -1,0 +1,57 @@
+// Lint rules for snnlm: typescript-eslint's recommended type-aware set, plus the
+// layering rule of the architecture (src/ never imports from the folders above it).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const above = ['models', 'distill', 'eval', 'serve', 'datasets'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      eqeqeq: ['error', 'always'],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: above.map((d) => ({
+            group: [`../**/${d}/*`, `../${d}/*`],
+            message: `src/ must not import from ${d}/`,
+          })),
+        },
+      ],
+    },
+  },
+  {
+    files: ['models/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: ['distill', 'eval', 'serve', 'datasets'].map((d) => ({
+            group: [`../${d}/*`, `../../${d}/*`],
+            message: `models/ imports only src/`,
+          })),
+        },
+      ],
+    },
+  },
+  {
+    files: ['bin/**/*.js', 'bench/**/*.ts', 'test/**/*.ts'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: { 'no-console': 'off' },
+  },
+);
