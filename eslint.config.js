@@ -49,6 +49,23 @@ export default tseslint.config(
       ],
     },
   },
+  // distill/, eval/ and serve/ never import each other; shared pieces move down into src/.
+  ...['distill', 'eval', 'serve'].map((dir) => ({
+    files: [`${dir}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: ['distill', 'eval', 'serve']
+            .filter((d) => d !== dir)
+            .map((d) => ({
+              group: [`../${d}/*`, `../../${d}/*`],
+              message: `${dir}/ must not import from ${d}/ (move shared pieces into src/)`,
+            })),
+        },
+      ],
+    },
+  })),
   {
     files: ['bin/**/*.js', 'bench/**/*.ts', 'test/**/*.ts'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
