@@ -1,0 +1,61 @@
+// `npm run bench`: every benchmark of snnlm, JSON on stdout (progress on stderr).
+// Each figure comes with a baseline measured in the same run, so ratios, not
+// bare times, are what to compare across machines.
+//   npm run bench                 all workloads
+//   npm run bench -- --quick      fewer repetitions
+//   npm run bench -- --only lif   workloads whose name contains "lif"
+import { parseArgs } from 'node:util';
+import { initBackend } from '../src/backend.js';
+import { benchMatmul } from './matmul.js';
+import { benchNeurons } from './neurons.js';
+
+type Workload = { name: string; run: (reps: number) => Promise<unknown> };
+
+const workloads: Workload[] = [
+  {
+    name: 'matmul_fp32',
+    run: async (reps) => ({
+      n512: await benchMatmul(512, reps),
+      n1024: await benchMatmul(1024, reps),
+    }),
+  },
+  { name: 'lif_vs_relu_fwd_bwd', run: (reps) => benchNeurons(reps) },
+];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+  });
+  const info = await initBackend();
+  const reps = values.quick ? 3 : 7;
+  const results: Record<string, unknown> = {};
+  for (const w of workloads) {
+    if (values.only && !w.name.includes(values.only)) continue;
+    process.stderr.write(`bench: ${w.name} ...\n`);
+    const t0 = performance.now();
+    results[w.name] = await w.run(reps);
+    process.stderr.write(
+      `bench: ${w.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+  }
+  const out = {
+    snnlm_bench: 1,
+    date: new Date().toISOString(),
+    backend: info.backend,
+    wasm_simd: info.wasm_simd,
+    wasm_threads: info.wasm_threads,
+    versions: info.versions,
+    cpus: (await import('node:os')).cpus().length,
+    reps,
+    results,
+  };
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exitCode = 1;
+});
