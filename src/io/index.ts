@@ -64,3 +64,19 @@ export { saveModelFolder } from './save-model-folder.js';
 export type { SaveModelFolderOptions } from './save-model-folder.js';
 export { loadModelFolder } from './load-model-folder.js';
 export type { ModelConfig, ModelFolder } from './load-model-folder.js';
+export {
+  LLAMA2C_MAGIC,
+  LLAMA2C_V1_HEADER_BYTES,
+  parseLlama2cCheckpoint,
+  readLlama2cCheckpoint,
+} from './llama2c-checkpoint.js';
+export type { Llama2cConfig, Llama2cWeights, Llama2cCheckpoint } from './llama2c-checkpoint.js';
+export { parseLlama2cTokenizer, readLlama2cTokenizer } from './llama2c-tokenizer.js';
+export type { Llama2cVocab } from './llama2c-tokenizer.js';
+export {
+  llama2cHfConfig,
+  llama2cToHf,
+  permuteRopeRows,
+  saveLlama2cAsHf,
+} from './llama2c-convert.js';
+export type { Llama2cHfModel, SaveLlama2cOptions } from './llama2c-convert.js';
