@@ -2,6 +2,8 @@
 // Entry point of the `snnlm` command: runs the compiled CLI (built by `npm run build`,
 // which `npm ci` runs through the `prepare` script).
 import { main } from '../dist/src/cli.js';
+// Registers the model commands (convert, generate) before the CLI dispatches.
+import '../dist/models/cli.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
