@@ -19,7 +19,7 @@ export {
   sampleToken,
 } from './sampling.js';
 export type { SamplingOptions, ResolvedSampling, Candidates } from './sampling.js';
-export { createRng, rngFromState, randomSeed, checkSeed, MAX_SEED } from './rng.js';
+export { createRng, rngFromState, rngState, randomSeed, checkSeed, MAX_SEED } from './rng.js';
 export type { Rng } from './rng.js';
 export { StopMatcher, resolveStop } from './stop.js';
 export type { StopStep } from './stop.js';

@@ -18,6 +18,10 @@ export interface Rng {
 /** Largest seed accepted (seeds are non-negative safe integers). */
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
+// The live state words of every generator made here, for `rngState` (a WeakMap
+// keeps the `Rng` interface unchanged and lets generators be collected).
+const liveState = new WeakMap<Rng, Uint32Array>();
+
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
@@ -79,10 +83,23 @@ export function rngFromState(state: ArrayLike<number>, seed = -1): Rng {
     s[3] = rotl(s[3], 11);
     return result;
   };
-  return {
+  const rng: Rng = {
     seed,
     nextUint32,
     // 26 + 27 bits, the usual construction of a double in [0, 1).
     next: () => ((nextUint32() >>> 6) * 2 ** 27 + (nextUint32() >>> 5)) / 2 ** 53,
   };
+  liveState.set(rng, s);
+  return rng;
+}
+
+/**
+ * A copy of the four state words of a generator made by `createRng` or
+ * `rngFromState`, e.g. to save in a training checkpoint:
+ * `rngFromState(rngState(r), r.seed)` continues the stream exactly where `r` is.
+ */
+export function rngState(rng: Rng): number[] {
+  const s = liveState.get(rng);
+  if (!s) throw new ConfigError('rngState: this generator was not made by createRng/rngFromState');
+  return Array.from(s);
 }

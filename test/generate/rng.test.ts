@@ -1,7 +1,13 @@
 // The seeded generator: xoshiro128** reference outputs, reproducible streams,
 // distinct streams for nearby and large seeds, uniform draws, seed checks.
 import { describe, expect, it } from 'vitest';
-import { MAX_SEED, createRng, randomSeed, rngFromState } from '../../src/generate/index.js';
+import {
+  MAX_SEED,
+  createRng,
+  randomSeed,
+  rngFromState,
+  rngState,
+} from '../../src/generate/index.js';
 
 describe('rng', () => {
   it('matches the xoshiro128** reference sequence from state [1, 2, 3, 4]', () => {
@@ -46,6 +52,17 @@ describe('rng', () => {
     expect(() => createRng(1.5)).toThrow(/seed/);
     expect(() => createRng(2 ** 53)).toThrow(/seed/);
     expect(() => rngFromState([1, 2, 3])).toThrow(/4 state words/);
+  });
+
+  it('exports its state so that a restored generator continues the same stream', () => {
+    const r = createRng(7);
+    for (let i = 0; i < 5; i++) r.next();
+    const saved = JSON.parse(JSON.stringify(rngState(r))) as number[];
+    const restored = rngFromState(saved, r.seed);
+    expect(Array.from({ length: 20 }, () => restored.next())).toEqual(
+      Array.from({ length: 20 }, () => r.next()),
+    );
+    expect(() => rngState({ seed: 0, next: () => 0, nextUint32: () => 0 })).toThrow(/createRng/);
   });
 
   it('draws fresh seeds from the operating system', () => {
