@@ -6,7 +6,7 @@
 import { tf } from '../tf.js';
 import type { Tensor } from '../tf.js';
 import { ConfigError, ShapeError, checkFinite, checkPositiveInt } from '../errors.js';
-import { checkSequence } from './functional.js';
+import { checkSequence, unstackTime } from './functional.js';
 import { detach } from './reset.js';
 
 /** Floor added to softplus(b) so theta stays positive [P]. */
@@ -180,7 +180,7 @@ export function asnMultiStep(
     const ys: Tensor[] = [];
     const ns: Tensor[] = [];
     const us: Tensor[] = [];
-    for (const x of tf.unstack(xSeq)) {
+    for (const x of unstackTime(xSeq)) {
       const r = asnStep(x, st, p);
       ys.push(r.y);
       ns.push(r.counts);

@@ -22,6 +22,17 @@ export function checkSequence(xSeq: Tensor, what = 'input'): void {
   }
 }
 
+/**
+ * The T steps of a time-first sequence `[T, B, ...]` as T tensors `[B, ...]`.
+ * NOTE: tfjs cannot differentiate `unstack` over an axis of length 1 (its gradient
+ * calls `stack` on a single tensor and throws), so a one-step sequence is reshaped
+ * instead; both are the same values.
+ */
+export function unstackTime(xSeq: Tensor): Tensor[] {
+  if (xSeq.shape[0] === 1) return [tf.reshape(xSeq, xSeq.shape.slice(1))]; // [B, ...]
+  return tf.unstack(xSeq); // T x [B, ...]
+}
+
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -61,7 +72,7 @@ export function lifMultiStep(
       const r = lifMultiStepFused(xSeq, v0, p, returnV);
       return returnV ? [r.spikes, r.vLast, r.vSeq as Tensor] : [r.spikes, r.vLast];
     }
-    const xs = tf.unstack(xSeq); // T x [B, ...]
+    const xs = unstackTime(xSeq); // T x [B, ...]
     const spikes: Tensor[] = [];
     const vs: Tensor[] = [];
     let state: LIFState = { v: v0 };

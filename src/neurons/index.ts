@@ -23,7 +23,7 @@ export {
   createThreshold,
 } from './lif.js';
 export type { LIFOptions } from './lif.js';
-export { initialLIFState, checkSequence, lifMultiStep } from './functional.js';
+export { initialLIFState, checkSequence, lifMultiStep, unstackTime } from './functional.js';
 export { canFuse, lifMultiStepFused } from './fused.js';
 export type { FusedResult } from './fused.js';
 export {

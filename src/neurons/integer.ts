@@ -5,7 +5,7 @@
 import { tf } from '../tf.js';
 import type { Tensor } from '../tf.js';
 import { ConfigError, ShapeError, checkFinite, checkPositiveInt } from '../errors.js';
-import { checkSequence } from './functional.js';
+import { checkSequence, unstackTime } from './functional.js';
 import { detach } from './reset.js';
 
 /** I-LIF parameters: `decay` (0.25 in SpikeYOLO) and the integer cap `maxCount` = D (4). */
@@ -80,7 +80,7 @@ export function ilifMultiStep(
     let st = state ?? initialILIFState(xSeq.shape.slice(1));
     const ns: Tensor[] = [];
     const us: Tensor[] = [];
-    for (const x of tf.unstack(xSeq)) {
+    for (const x of unstackTime(xSeq)) {
       const r = ilifStep(x, st, p);
       ns.push(r.counts);
       us.push(r.state.u);

@@ -6,7 +6,7 @@ import type { Tensor } from '../tf.js';
 import { ConfigError, checkFinite } from '../errors.js';
 import { fire, surrogate } from './surrogate.js';
 import type { Surrogate } from './surrogate.js';
-import { checkSequence } from './functional.js';
+import { checkSequence, unstackTime } from './functional.js';
 import type { LIFState, StepResult } from './types.js';
 
 /** Ternary neuron parameters (SPIDE defaults: V_b = 0.5, u_rest = -V_b, IF). */
@@ -73,7 +73,7 @@ export function ternaryMultiStep(
   const out = tf.tidy(() => {
     let st: LIFState = state ?? { v: tf.zeros(inputs.shape.slice(1)) };
     const ss: Tensor[] = [];
-    for (const x of tf.unstack(inputs)) {
+    for (const x of unstackTime(inputs)) {
       const r = ternaryStep(x, st, p);
       ss.push(r.spikes);
       st = r.state;
