@@ -4,9 +4,12 @@
 //   npm run bench                 all workloads
 //   npm run bench -- --quick      fewer repetitions
 //   npm run bench -- --only lif   workloads whose name contains "lif"
+//   npm run bench -- --only matmul  raw matmul throughput and the routed matMul (src/ops)
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend.js';
 import { benchMatmul } from './matmul.js';
+import { benchMatmulRoutes } from './matmul-routes.js';
+import { benchModels } from './models.js';
 import { benchNeurons } from './neurons.js';
 
 type Workload = { name: string; run: (reps: number) => Promise<unknown> };
@@ -19,7 +22,9 @@ const workloads: Workload[] = [
       n1024: await benchMatmul(1024, reps),
     }),
   },
+  { name: 'matmul_routes', run: (reps) => benchMatmulRoutes(reps) },
   { name: 'lif_vs_relu_fwd_bwd', run: (reps) => benchNeurons(reps) },
+  { name: 'lm_prefill_decode', run: (reps) => benchModels(reps) },
 ];
 
 async function main(): Promise<void> {

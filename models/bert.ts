@@ -9,12 +9,8 @@
 // bert-config.ts maps them to the checkpoint's.
 import { tf } from '../src/tf.js';
 import type { Tensor, Variable } from '../src/tf.js';
-import {
-  buildAttentionBias,
-  SoftmaxAttention,
-  TransposeCache,
-  matMulWeightT,
-} from '../src/attention/index.js';
+import { buildAttentionBias, SoftmaxAttention } from '../src/attention/index.js';
+import { TransposeCache, matMulWeightT } from '../src/ops/index.js';
 import { Embedding, LayerNorm, Linear, Module, deriveSeed } from '../src/layers/index.js';
 import type { JsonObject } from '../src/io/index.js';
 import type { ForwardOptions } from '../src/generate/types.js';

@@ -8,13 +8,8 @@
 // checkpoint's `Conv1D` `[in, out]` tensors.
 import { tf } from '../src/tf.js';
 import type { Tensor } from '../src/tf.js';
-import {
-  buildAttentionBias,
-  KVCache,
-  SoftmaxAttention,
-  TransposeCache,
-  matMulWeightT,
-} from '../src/attention/index.js';
+import { buildAttentionBias, KVCache, SoftmaxAttention } from '../src/attention/index.js';
+import { TransposeCache, matMulWeightT } from '../src/ops/index.js';
 import type { KVCacheLayer } from '../src/attention/index.js';
 import { Embedding, LayerNorm, Linear, Module, deriveSeed } from '../src/layers/index.js';
 import { checkPositiveInt } from '../src/errors.js';

@@ -1,6 +1,7 @@
 // Public surface of models/: the registry keyed by `model_type`, the Hugging Face
 // folder loader/saver, the checkpoint name tables, and the architectures
-// (LLaMA and GPT-2 causal LMs, BERT encoders).
+// (LLaMA and GPT-2 causal LMs, BERT encoders; the spiking students WE-/WD-Spikingformer
+// and BiSpikCLM).
 export { MODEL_TYPES, knownModelTypes, modelSpec, buildModel } from './registry.js';
 export { loadPretrained, loadCausalLM, savePretrained } from './pretrained.js';
 export type { SavePretrainedOptions } from './pretrained.js';
@@ -24,3 +25,33 @@ export { BertModel, BertLayer, BertMLMHead, BERT_SPEC } from './bert.js';
 export type { BertForwardOptions, BertOutput } from './bert.js';
 export { BERT_HEADS, bertHead, parseBertConfig, bertCheckpoint } from './bert-config.js';
 export type { BertConfig, BertHead } from './bert-config.js';
+export {
+  STUDENT_TYPES,
+  STUDENT_ATTENTIONS,
+  STUDENT_NORMS,
+  CLASSIFIER_POOLINGS,
+  parseStudentConfig,
+  studentConfigJson,
+} from './student-config.js';
+export type {
+  StudentType,
+  StudentAttention,
+  StudentNorm,
+  StudentHead,
+  StudentConfig,
+  ParsedStudent,
+} from './student-config.js';
+export { STUDENT_NEURONS, NEURON_FIELDS, StudentNeuron } from './student-neuron.js';
+export type { StudentNeuronKind, SpikeCoding, SpikeOut } from './student-neuron.js';
+export { STUDENT_SIZES, studentPreset, studentCheckpoint } from './student-presets.js';
+export type { StudentSize } from './student-presets.js';
+export { SpikingStudent } from './student-base.js';
+export type { StudentOptions } from './student-base.js';
+export { StudentBlock, StudentAttentionBlock, StudentMLP } from './student-block.js';
+export { RateHead, project } from './student-linear.js';
+export { SpikingCausalLM, StudentDecodeState } from './student-decoder.js';
+export type { StudentForwardOptions, StudentLMOutput } from './student-decoder.js';
+export { WDSpikingformerForCausalLM, WD_SPIKINGFORMER_SPEC } from './wd-spikingformer.js';
+export { BiSpikCLMForCausalLM, BISPIKCLM_SPEC } from './bispikclm.js';
+export { WESpikingformer, WE_SPIKINGFORMER_SPEC } from './we-spikingformer.js';
+export type { WEForwardOptions, WEOutput } from './we-spikingformer.js';

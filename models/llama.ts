@@ -13,9 +13,8 @@ import {
   KVCache,
   RotaryEmbedding,
   SoftmaxAttention,
-  TransposeCache,
-  matMulWeightT,
 } from '../src/attention/index.js';
+import { TransposeCache, matMulWeightT } from '../src/ops/index.js';
 import type { KVCacheLayer, RopeAngles } from '../src/attention/index.js';
 import { Embedding, Linear, Module, RMSNorm, deriveSeed } from '../src/layers/index.js';
 import { checkPositiveInt } from '../src/errors.js';
@@ -114,7 +113,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   /** Null when the embeddings are tied. */
   readonly lmHead: Linear | null;
   private readonly rotary: RotaryEmbedding;
-  /** The tied head's `[D, V]` transpose, kept while in eval mode (see matmul.ts). */
+  /** The tied head's `[D, V]` transpose, kept while in eval mode (see src/ops/transpose-cache.ts). */
   private readonly headT = new TransposeCache();
   private readonly extras: JsonObject;
 

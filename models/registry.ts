@@ -4,15 +4,21 @@
 import { ConfigError } from '../src/errors.js';
 import type { JsonObject } from '../src/io/index.js';
 import { BERT_SPEC } from './bert.js';
+import { BISPIKCLM_SPEC } from './bispikclm.js';
 import { GPT2_SPEC } from './gpt2.js';
 import { LLAMA_SPEC } from './llama.js';
 import type { ModelSpec, PretrainedModel } from './types.js';
+import { WD_SPIKINGFORMER_SPEC } from './wd-spikingformer.js';
+import { WE_SPIKINGFORMER_SPEC } from './we-spikingformer.js';
 
 /** Every architecture models/ can build, keyed by `model_type`. */
 export const MODEL_TYPES: Readonly<Record<string, ModelSpec>> = Object.freeze({
   bert: BERT_SPEC,
+  bispikclm: BISPIKCLM_SPEC,
   gpt2: GPT2_SPEC,
   llama: LLAMA_SPEC,
+  'wd-spikingformer': WD_SPIKINGFORMER_SPEC,
+  'we-spikingformer': WE_SPIKINGFORMER_SPEC,
 });
 
 /** The known `model_type` values, sorted. */

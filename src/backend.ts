@@ -8,6 +8,17 @@
 // - the gradient of `gather` needs `UnsortedSegmentSum`, which wasm lacks, so
 //   an embedding cannot train through `tf.gather`: `gatherRows` below gathers
 //   forward and scatters back with `scatterND` (which sums duplicate ids).
+// - `BatchMatMul` reaches XNNPACK (~20-30 GFLOP/s) only for one 2-D product
+//   without transposes; with `transposeA`/`transposeB` or a batch > 1 it runs a
+//   scalar loop (~2 GFLOP/s, e.g. [128,768]x[768,768]^T 67 ms instead of 6 ms),
+//   and tfjs's gradient of matMul uses exactly those transposed products. Every
+//   product of snnlm goes through `matMul` of src/ops (matmul.ts, routes and
+//   measurements in matmul-plan.ts): explicit transposes, plain 2-D products,
+//   per-item products for large batches, and a custom gradient routed the same
+//   way. It also fixes tfjs's broadcast batch products (partly broadcast values
+//   are wrong, broadcast gradients throw) on every backend, and a wasm cache bug:
+//   XNNPACK's packed right operand is kept per tensor data, not per shape, so the
+//   same data multiplied again under another shape (a reshape) gives wrong values.
 // - `einsum`, FFT, complex numbers and convolution weight gradients
 //   (`Conv2DBackpropFilter`) are missing: snnlm uses none of them.
 // - multithreading is off in Node (`getThreadsCount()` is 1): all cores are

@@ -25,7 +25,8 @@ export {
 } from './rope.js';
 export type { RopeStyle, RopeAngles, RotaryEmbeddingArgs } from './rope.js';
 export { scaledDotProductAttention } from './sdpa.js';
-export { LOOP_MIN_ROWS, preferPerItem, TransposeCache, matMulWeightT } from './matmul.js';
+// The matrix-product helpers moved to src/ops; re-exported for existing importers.
+export { LOOP_MIN_ROWS, preferPerItem, TransposeCache, matMulWeightT } from '../ops/index.js';
 export type { SdpaOptions, AttentionResult } from './sdpa.js';
 export { KVCache, SEGMENT_MIN_ELEMENTS } from './kv-cache.js';
 export type { KVCacheArgs, KVCacheLayer, KVSegments } from './kv-cache.js';

@@ -17,6 +17,7 @@
 // only cos/sin are taken in float64 and rounded once.
 import { tf } from '../tf.js';
 import type { Tensor } from '../tf.js';
+import { matMul } from '../ops/index.js';
 import { checkFinite, checkPositiveInt, ConfigError, ShapeError } from '../errors.js';
 
 /** The pairing conventions of RoPE. */
@@ -174,7 +175,7 @@ export class RotaryEmbedding {
 function swapPairs(x: Tensor, swap: Tensor): Tensor {
   const d = x.shape[x.rank - 1] as number;
   const rows = tf.reshape(x, [-1, d]); // [M, d]
-  return tf.reshape(tf.matMul(rows, swap), x.shape as number[]); // [..., d]
+  return tf.reshape(matMul(rows, swap), x.shape as number[]); // [..., d]
 }
 
 /** Rotate `x` `[B, H, N, d]` by `angles` (from the same `RotaryEmbedding`). */

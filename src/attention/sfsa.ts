@@ -18,6 +18,7 @@
 // with gradients to O and Z (hence Q, K, V) — the forward equals the integer form.
 import { tf } from '../tf.js';
 import type { Tensor } from '../tf.js';
+import { matMul } from '../ops/index.js';
 import { ShapeError } from '../errors.js';
 import type { Surrogate } from '../neurons/index.js';
 import {
@@ -105,9 +106,9 @@ export function sfsaParallel(
   const name = options.name ?? FN;
   return tf.tidy(() => {
     const allowed = allowedMask(FN, dims, true, 0, options.attentionMask); // 0/1 or null (N = 1)
-    const c = splitLead(tf.matMul(mergeLead(q), mergeLead(k), false, true), dims); // [T, B, H, N, N]
+    const c = splitLead(matMul(mergeLead(q), mergeLead(k), false, true), dims); // [T, B, H, N, N]
     const p = allowed ? tf.mul(c, allowed) : c; // [T, B, H, N, N] 0..d
-    const o = splitLead(tf.matMul(mergeLead(p), mergeLead(v)), dims); // [T, B, H, N, dv]
+    const o = splitLead(matMul(mergeLead(p), mergeLead(v)), dims); // [T, B, H, N, dv]
     const z = tf.sum(p, -1, true); // [T, B, H, N, 1]
     const spikes = outputSpikes(o, z, theta, options); // [T, B, H, N, dv]
 
@@ -181,11 +182,11 @@ export function sfsaRecurrent(
         z = tf.sub(z, tf.floor(tf.mul(z, scale)));
       }
       const ki = tf.reshape(ks[i], [Mb, d, 1]); // [Mb, d, 1]
-      S = tf.add(S, tf.matMul(ki, tf.reshape(vs[i], [Mb, 1, dv]))); // [Mb, d, dv] += K_iᵀ V_i
+      S = tf.add(S, matMul(ki, tf.reshape(vs[i], [Mb, 1, dv]))); // [Mb, d, dv] += K_iᵀ V_i
       z = tf.add(z, ki); // [Mb, d, 1] += K_i
       const qi = tf.reshape(qs[i], [Mb, 1, d]); // [Mb, 1, d]
-      os.push(tf.matMul(qi, S)); // [Mb, 1, dv] O_i = Q_i S_i
-      zs.push(tf.matMul(qi, z)); // [Mb, 1, 1]  Z_i = Q_i · z_i
+      os.push(matMul(qi, S)); // [Mb, 1, dv] O_i = Q_i S_i
+      zs.push(matMul(qi, z)); // [Mb, 1, 1]  Z_i = Q_i · z_i
     }
     const o = splitLead(tf.concat(os, 1), dims); // [T, B, H, N, dv]
     const zz = splitLead(tf.concat(zs, 1), dims); // [T, B, H, N, 1]

@@ -10,6 +10,7 @@
 // detached, sigmoid surrogate α = 4. Using it for the softmax baseline too is ours [P].
 import { tf } from '../tf.js';
 import type { Tensor } from '../tf.js';
+import { matMul } from '../ops/index.js';
 import { checkFinite, ConfigError } from '../errors.js';
 import { lifMultiStep, makeLIFParams } from '../neurons/index.js';
 import type { LIFParams } from '../neurons/index.js';
@@ -83,22 +84,22 @@ export function spikformerSsa(
   return tf.tidy(() => {
     const allowed = allowedMask('ssa', dims, causal, offset, options.attentionMask); // 0/1 or null
     const scores = (): Tensor => {
-      const c = splitLead(tf.matMul(mergeLead(q), mergeLead(k), false, true), dims); // [T, B, H, Nq, Nk]
+      const c = splitLead(matMul(mergeLead(q), mergeLead(k), false, true), dims); // [T, B, H, Nq, Nk]
       return allowed ? tf.mul(c, allowed) : c;
     };
     let current: Tensor;
     let map: Tensor | null = null;
     if (causal) {
       map = scores(); // [T, B, H, Nq, Nk] integers 0..d
-      current = tf.mul(splitLead(tf.matMul(mergeLead(map), mergeLead(v)), dims), scale);
+      current = tf.mul(splitLead(matMul(mergeLead(map), mergeLead(v)), dims), scale);
       const M = pairCount(Nq, Nk, offset, true);
       reportProduct(`${name}.qk`, q, k, T, B * H * M * d);
       reportProduct(`${name}.av`, map, v, T, B * H * M * dv);
     } else {
       // Padding (if any) is a per-key mask: zero the padded keys, then Kᵀ V first.
       const kk = allowed ? tf.mul(k, tf.reshape(allowed, [1, B, 1, Nk, 1])) : k; // [T, B, H, Nk, d]
-      const kv = tf.matMul(mergeLead(kk), mergeLead(v), true, false); // [T*B*H, d, dv]
-      current = tf.mul(splitLead(tf.matMul(mergeLead(q), kv), dims), scale); // [T, B, H, Nq, dv]
+      const kv = matMul(mergeLead(kk), mergeLead(v), true, false); // [T*B*H, d, dv]
+      current = tf.mul(splitLead(matMul(mergeLead(q), kv), dims), scale); // [T, B, H, Nq, dv]
       reportProduct(`${name}.kv`, kk, v, T, B * H * Nk * d * dv);
       reportProduct(`${name}.q_kv`, q, null, T, B * H * Nq * d * dv);
       if (options.returnMap) map = scores();
@@ -126,11 +127,11 @@ export function softmaxSpikingAttention(
   const { T, B, H, Nq, Nk, d, dv } = dims;
   return tf.tidy(() => {
     const allowed = allowedMask('softmax_ssa', dims, causal, offset, options.attentionMask);
-    const c = splitLead(tf.matMul(mergeLead(q), mergeLead(k), false, true), dims); // [T, B, H, Nq, Nk]
+    const c = splitLead(matMul(mergeLead(q), mergeLead(k), false, true), dims); // [T, B, H, Nq, Nk]
     const s = tf.mul(c, scale); // [T, B, H, Nq, Nk]
     const logits = allowed ? tf.add(s, tf.mul(tf.sub(1, allowed), MASK_VALUE)) : s;
     const probs = tf.softmax(logits); // [T, B, H, Nq, Nk]
-    const current = splitLead(tf.matMul(mergeLead(probs), mergeLead(v)), dims); // [T, B, H, Nq, dv]
+    const current = splitLead(matMul(mergeLead(probs), mergeLead(v)), dims); // [T, B, H, Nq, dv]
     const spikes = lifMultiStep(current, neuron).spikes; // [T, B, H, Nq, dv]
 
     const M = pairCount(Nq, Nk, offset, causal);

@@ -14,6 +14,7 @@
 // `Nk − Nq` — and the rows equal those of the full computation bit for bit.
 import { tf } from '../tf.js';
 import type { Tensor } from '../tf.js';
+import { matMul } from '../ops/index.js';
 import { checkFinite, ConfigError, ShapeError } from '../errors.js';
 import type { Surrogate } from '../neurons/index.js';
 import {
@@ -100,12 +101,12 @@ export function wssa(
 
   return tf.tidy(() => {
     const allowed = allowedMask(fn, dims, causal, offset, options.attentionMask); // 0/1 or null
-    const c = splitLead(tf.matMul(mergeLead(q), mergeLead(k), false, true), dims); // [T, B, H, Nq, Nk]
+    const c = splitLead(matMul(mergeLead(q), mergeLead(k), false, true), dims); // [T, B, H, Nq, Nk]
     const surrogate = options.wtaSurrogate ?? true;
     const a = inference // [T, B, H, Nq, Nk] 0/1, at most k ones per row
       ? wtaHardMap(c, allowed, kWin, d)
       : wtaMap(c, allowed, { k: kWin, tauS, maxScore: d, surrogate });
-    const o = splitLead(tf.matMul(mergeLead(a), mergeLead(v)), dims); // [T, B, H, Nq, dv] 0..k
+    const o = splitLead(matMul(mergeLead(a), mergeLead(v)), dims); // [T, B, H, Nq, dv] 0..k
     const m = tf.sum(a, -1, true); // [T, B, H, Nq, 1] 0..k
     const spikes = inference ? integerSpikes(o, m, theta) : ratioSpikes(o, m, theta, sg, false);
 

@@ -6,6 +6,7 @@
 // `{ kind: 'linear', flopsPerStep = tokens per step * in * out, encoding }`.
 import { tf } from '../tf.js';
 import type { Tensor, Variable } from '../tf.js';
+import { matMul } from '../ops/index.js';
 import { checkFinite, checkPositiveInt, ConfigError, ShapeError } from '../errors.js';
 import { activeRecorder } from '../energy/recorder.js';
 import type { LayerWork } from '../energy/recorder.js';
@@ -165,7 +166,7 @@ export class Linear extends Module {
     if (rec) rec.record(this.work(x, opts));
     const w = quantizeWeight(this.weight, this.precision, this.steClip, this.ternaryEps); // [out, in]
     const x2 = tf.reshape(x, [-1, this.inFeatures]); // [M, in]
-    let y = tf.matMul(x2, w, false, true); // [M, out]
+    let y = matMul(x2, w, false, true); // [M, out], routed (src/ops)
     if (this.bias) y = tf.add(y, this.bias); // [M, out]
     return tf.reshape(y, [...lead, this.outFeatures]); // [..., out]
   }

@@ -37,7 +37,8 @@ function inputs(B: number, H: number, Hkv: number, N: number, seed: number) {
 describe('scaledDotProductAttention', () => {
   beforeAll(setupBackend);
 
-  // N = 5 takes the batched path, N = 64 (>= LOOP_MIN_ROWS) the per-item path on wasm.
+  // N = 5 runs one loop call per product on wasm; N = 64 (>= LOOP_MIN_ROWS) may run
+  // one product per item (the routed matMul of src/ops).
   for (const N of [5, 64]) {
     for (const [H, Hkv] of [
       [4, 4],

@@ -30,7 +30,8 @@ describe('LLaMA (tiny random config)', () => {
   });
   afterAll(() => model?.dispose());
 
-  // 2 query heads per kv head: N = 10 runs batched products, N = 40 per-item ones on wasm.
+  // 2 query heads per kv head: N = 10 gives 20 query rows (< LOOP_MIN_ROWS), N = 40 gives 80
+  // (the routed matMul of src/ops may then run per-item products on wasm).
   for (const N of [10, 40]) {
     it(`changing a future token changes no earlier logits, bit for bit (N=${N})`, () => {
       const a = seq(N, 3);

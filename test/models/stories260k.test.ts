@@ -80,7 +80,7 @@ describe('LLaMA teacher: stories260K', () => {
     expect(argmax.slice(4)).toEqual(run.ids.slice(5));
     // Measured 2.0e-5 with |logits| up to 22 (about 10 float32 ulps): on wasm the
     // long forward runs P V as XNNPACK products, a decoding step as one batched
-    // loop, which sum in another order (matmul.ts). Prompts up to ~40 tokens
+    // loop, which sum in another order (src/ops/matmul-plan.ts). Prompts up to ~40 tokens
     // agree bit for bit (next test); the float64 reference is 1.5e-5 from both.
     expect(maxDiff(all, run.logits)).toBeLessThan(4e-5);
     tf.dispose([x, out.logits]);

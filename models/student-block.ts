@@ -1,0 +1,204 @@
+// One Spikingformer-style block of the spiking students (methods-language.md 0.5 with the
+// token mixer of 1(b)/3(b)); the residual stream X `[T, B, N, D]` stays real-valued (the
+// "membrane shortcut") and every weight layer reads spikes or counts:
+//   Z = SN(X);  Q, K, V = SN(Norm(Z Wq)), SN(Norm(Z Wk)), SN(Norm(Z Wv))   (per head d = D/H)
+//   X <- X + Norm(mixer(Q, K, V) Wo)
+//   X <- X + Norm(SN(Norm(SN(X) W1)) W2)                                   (hidden 4D)
+// Norm [P, 1(b)]: `batch` = TimeBatchNorm (statistics over T, B, N; encoder only, foldable
+// in eval), `rms` = per-token RMSNorm, `layer` = per-token LayerNorm (decoders: no
+// statistics across positions, so no future leakage). Projections have no bias [P]: the
+// norm after each one carries the affine part (a bias before a batch norm would get no
+// gradient). Names: `attn.{in_sn,q,k,v,q_norm,...,o,o_norm}`, `mlp.{in_sn,up,up_norm,
+// hidden_sn,down,down_norm}`.
+import { tf } from '../src/tf.js';
+import type { Tensor } from '../src/tf.js';
+import { activeRecorder } from '../src/energy/index.js';
+import {
+  deriveSeed,
+  LayerNorm,
+  Linear,
+  Module,
+  RMSNorm,
+  TimeBatchNorm,
+} from '../src/layers/index.js';
+import type { StudentConfig, StudentNorm } from './student-config.js';
+import { project } from './student-linear.js';
+import type { Coding, QuantCache } from './student-linear.js';
+import { runMixer } from './student-mixers.js';
+import type { MixerCache, MixerSettings } from './student-mixers.js';
+import { StudentNeuron } from './student-neuron.js';
+import type { StudentNeuronSetup } from './student-neuron.js';
+
+/** What a block needs besides its input. */
+export interface BlockContext {
+  coding: Coding;
+  /** Quantised weights kept between inference calls (null in training). */
+  quant: QuantCache | null;
+  mixer: MixerSettings;
+  attentionMask: Tensor | null;
+  cache: MixerCache | null;
+  inference: boolean;
+  wantMap: boolean;
+  wantSpikeMap: boolean;
+}
+
+type Norm = TimeBatchNorm | RMSNorm | LayerNorm;
+
+/** Shared construction pieces of a block. */
+interface Parts {
+  c: StudentConfig;
+  neuron: StudentNeuronSetup;
+  seed: number;
+}
+
+function makeNorm(kind: StudentNorm, D: number, eps: number): Norm {
+  if (kind === 'batch') return new TimeBatchNorm({ num_features: D, eps });
+  return kind === 'rms'
+    ? new RMSNorm({ normalized_shape: D, eps })
+    : new LayerNorm({ normalized_shape: D, eps });
+}
+
+/** Run a norm, listing it as a non-AC op (one rsqrt per token, 6.1) when counting. */
+function normed(norm: Norm, x: Tensor): Tensor {
+  const rec = activeRecorder();
+  if (rec) {
+    const T = x.shape[0];
+    const common = { layer: norm.path, kind: 'other' as const, op: 'norm', input: x };
+    rec.record({ ...common, timeSteps: T, flopsPerStep: x.size / T, encoding: 'real' });
+  }
+  return norm.forward(x);
+}
+
+/** Base of the sub-blocks: makers of their neurons, bias-free projections and norms. */
+abstract class SpikingSubBlock extends Module {
+  protected readonly parts: Parts;
+
+  constructor(parts: Parts) {
+    super();
+    this.parts = parts;
+  }
+
+  protected neuron(name: string, channels: number): StudentNeuron {
+    const { neuron, c } = this.parts;
+    return this.addModule(name, new StudentNeuron(neuron, channels, c.time_steps));
+  }
+
+  protected linear(name: string, inF: number, outF: number): Linear {
+    const { c, seed } = this.parts;
+    const args = { in_features: inF, out_features: outF, bias: false };
+    const more = { weight_precision: c.weight_precision, input_encoding: 'spike' as const };
+    return this.addModule(name, new Linear({ ...args, ...more, seed: deriveSeed(seed, name) }));
+  }
+
+  protected norm(name: string, channels: number): Norm {
+    const c = this.parts.c;
+    return this.addModule(name, makeNorm(c.norm_type, channels, c.norm_eps));
+  }
+
+  getConfig(): { hidden_size: number } {
+    return { hidden_size: this.parts.c.hidden_size };
+  }
+}
+
+/** Attention sub-block: `[T, B, N, D]` -> `[T, B, N, D]` (+ maps). */
+export class StudentAttentionBlock extends SpikingSubBlock {
+  readonly inSn: StudentNeuron;
+  /** Q, K, V projections `[D, D]`, their norms and neurons, in that order. */
+  readonly qkv: { proj: Linear; norm: Norm; sn: StudentNeuron }[];
+  readonly o: Linear;
+  readonly oNorm: Norm;
+
+  constructor(parts: Parts) {
+    super(parts);
+    const D = parts.c.hidden_size;
+    this.inSn = this.neuron('in_sn', D);
+    const proj = ['q', 'k', 'v'].map((p) => this.linear(p, D, D));
+    const norm = ['q', 'k', 'v'].map((p) => this.norm(`${p}_norm`, D));
+    const sn = ['q', 'k', 'v'].map((p) => this.neuron(`${p}_sn`, D));
+    this.qkv = [0, 1, 2].map((i) => ({ proj: proj[i], norm: norm[i], sn: sn[i] }));
+    this.o = this.linear('o', D, D);
+    this.oNorm = this.norm('o_norm', D);
+  }
+
+  /** `[T, B, N, D]` -> `[T, B, H, N, d]` (a reshape only when N = 1). */
+  private heads(x: Tensor): Tensor {
+    const [T, B, N, D] = x.shape as number[];
+    const H = this.parts.c.num_attention_heads;
+    const x5 = tf.reshape(x, [T, B, N, H, D / H]); // [T, B, N, H, d]
+    return N === 1 ? tf.reshape(x5, [T, B, H, 1, D / H]) : tf.transpose(x5, [0, 1, 3, 2, 4]);
+  }
+
+  forward(x: Tensor, ctx: BlockContext): { x: Tensor; map?: Tensor; spikeMap?: Tensor } {
+    const z = this.inSn.forward(x); // [T, B, N, D] spikes/counts
+    const [q, k, v] = this.qkv.map(({ proj, norm, sn }) => {
+      const current = normed(norm, project(proj, z, ctx.coding, ctx.quant)); // [T, B, N, D]
+      return this.heads(sn.forward(current).s); // [T, B, H, N, d] spikes/counts
+    });
+    const r = runMixer(ctx.mixer, q, k, v, {
+      ...{ attentionMask: ctx.attentionMask, cache: ctx.cache, inference: ctx.inference },
+      ...{ wantMap: ctx.wantMap, wantSpikeMap: ctx.wantSpikeMap, name: `${this.path}.mixer` },
+    }); // y [T, B, H, N, d] 0/1
+    const [T, B, H, N, d] = r.y.shape as number[];
+    const y = N === 1 ? r.y : tf.transpose(r.y, [0, 1, 3, 2, 4]); // [T, B, N, H, d]
+    const merged = { s: tf.reshape(y, [T, B, N, H * d]), scale: null }; // [T, B, N, D] 0/1
+    const a = normed(this.oNorm, project(this.o, merged, ctx.coding, ctx.quant)); // [T, B, N, D]
+    const out: { x: Tensor; map?: Tensor; spikeMap?: Tensor } = { x: tf.add(x, a) };
+    if (r.map) out.map = r.map; // [B, H, N, N]
+    if (r.spikeMap) out.spikeMap = r.spikeMap; // [T, B, H, N, N]
+    return out;
+  }
+}
+
+/** Spiking MLP sub-block: `[T, B, N, D]` -> `[T, B, N, D]`. */
+export class StudentMLP extends SpikingSubBlock {
+  readonly inSn: StudentNeuron;
+  readonly up: Linear;
+  readonly upNorm: Norm;
+  readonly hiddenSn: StudentNeuron;
+  readonly down: Linear;
+  readonly downNorm: Norm;
+
+  constructor(parts: Parts) {
+    super(parts);
+    const [D, I] = [parts.c.hidden_size, parts.c.intermediate_size];
+    this.inSn = this.neuron('in_sn', D);
+    this.up = this.linear('up', D, I);
+    this.upNorm = this.norm('up_norm', I);
+    this.hiddenSn = this.neuron('hidden_sn', I);
+    this.down = this.linear('down', I, D);
+    this.downNorm = this.norm('down_norm', D);
+  }
+
+  forward(x: Tensor, coding: Coding, quant: QuantCache | null): Tensor {
+    const s1 = this.inSn.forward(x); // [T, B, N, D] spikes/counts
+    const h = normed(this.upNorm, project(this.up, s1, coding, quant)); // [T, B, N, 4D]
+    const s2 = this.hiddenSn.forward(h); // [T, B, N, 4D] spikes/counts
+    const y = normed(this.downNorm, project(this.down, s2, coding, quant)); // [T, B, N, D]
+    return tf.add(x, y); // [T, B, N, D], membrane shortcut
+  }
+}
+
+/** One block: `attn` then `mlp`. */
+export class StudentBlock extends Module {
+  readonly attn: StudentAttentionBlock;
+  readonly mlp: StudentMLP;
+  private readonly c: StudentConfig;
+
+  constructor(c: StudentConfig, neuron: StudentNeuronSetup, seed: number) {
+    super();
+    this.c = c;
+    const parts = (name: string) => ({ c, neuron, seed: deriveSeed(seed, name) });
+    this.attn = this.addModule('attn', new StudentAttentionBlock(parts('attn')));
+    this.mlp = this.addModule('mlp', new StudentMLP(parts('mlp')));
+  }
+
+  getConfig(): { hidden_size: number } {
+    return { hidden_size: this.c.hidden_size };
+  }
+
+  /** x `[T, B, N, D]` -> `[T, B, N, D]` (+ the mixer's maps). */
+  forward(x: Tensor, ctx: BlockContext): { x: Tensor; map?: Tensor; spikeMap?: Tensor } {
+    const a = this.attn.forward(x, ctx);
+    return { ...a, x: this.mlp.forward(a.x, ctx.coding, ctx.quant) };
+  }
+}

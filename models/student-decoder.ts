@@ -1,0 +1,140 @@
+// The spiking causal LM shared by WD-Spikingformer (CWSSA, arXiv 2604.11321) and
+// BiSpikCLM (SFSA + binary weights, arXiv 2605.13859): the student trunk with causal
+// mixers and per-token norms, a head on the time mean, and the `CausalLM` contract.
+// Decoding keeps, per layer, the cached K/V spikes (CWSSA and the causal baselines) or
+// SFSA's integer recurrent state S, z (constant memory per token). Neurons need no state
+// across positions (each token's T steps run from a fresh membrane), so `decode` over any
+// split of a sequence equals `forward` on the whole of it.
+import { tf } from '../src/tf.js';
+import type { Tensor } from '../src/tf.js';
+import { ConfigError, ShapeError, checkPositiveInt } from '../src/errors.js';
+import type { JsonObject } from '../src/io/index.js';
+import type { CausalLM, DecodeState, ForwardOptions, LMOutput } from '../src/generate/types.js';
+import { deriveSeed } from '../src/layers/index.js';
+import { checkIds } from './causal-lm.js';
+import { SpikingStudent } from './student-base.js';
+import type { StudentOptions, TrunkCall } from './student-base.js';
+import type { StudentType } from './student-config.js';
+import { RateHead } from './student-linear.js';
+import { disposeMixerCache, newMixerCache } from './student-mixers.js';
+import type { MixerCache } from './student-mixers.js';
+
+/** Forward options of the spiking decoders. */
+export interface StudentForwardOptions extends ForwardOptions {
+  /** Also return every layer's per-step map `[T, B, H, N, N]` (binary for WTA). */
+  outputSpikeMaps?: boolean;
+}
+
+/** `LMOutput` plus the per-step maps. */
+export interface StudentLMOutput extends LMOutput {
+  spikeMaps?: Tensor[];
+}
+
+/** Decoding state of a spiking decoder: one mixer cache per layer. */
+export class StudentDecodeState implements DecodeState {
+  readonly owner: object;
+  readonly batch: number;
+  readonly caches: MixerCache[];
+  #length = 0;
+
+  constructor(owner: object, batch: number, caches: MixerCache[]) {
+    [this.owner, this.batch, this.caches] = [owner, batch, caches];
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Record `n` more consumed positions. */
+  advance(n: number): void {
+    this.#length += n;
+  }
+
+  dispose(): void {
+    this.caches.forEach(disposeMixerCache);
+  }
+}
+
+/** A spiking decoder-only LM (`model_type` wd-spikingformer or bispikclm). */
+export class SpikingCausalLM extends SpikingStudent implements CausalLM {
+  readonly vocabSize: number;
+  readonly maxPositions: number;
+  /** `lm_head` (its own weight, or only the tied embedding's read-out). */
+  readonly lmHead: RateHead;
+
+  constructor(raw: JsonObject, type: StudentType, options: StudentOptions = {}) {
+    super(raw, type, options);
+    const c = this.config;
+    this.vocabSize = c.vocab_size;
+    this.maxPositions = c.max_position_embeddings;
+    this.lmHead = this.addModule(
+      'lm_head',
+      new RateHead({
+        ...{ in_features: c.hidden_size, out_features: c.vocab_size, bias: false },
+        ...{ own_weight: !c.tie_word_embeddings, weight_precision: c.weight_precision },
+        seed: deriveSeed(this.seed, 'lm_head'),
+      }),
+    );
+  }
+
+  /**
+   * Full forward over `ids` `[B, N]` int32: logits `[B, N, V]`, and on request `L + 1`
+   * hidden states `[B, N, D]` (time means, embedding first), `L` maps `[B, H, N, N]` and
+   * `L` per-step maps `[T, B, H, N, N]`.
+   */
+  forward(ids: Tensor, options: StudentForwardOptions = {}): StudentLMOutput {
+    checkIds(ids, this.maxPositions, `${this.modelType} forward`);
+    const out = tf.tidy(() => {
+      const r = this.run(ids, {
+        ...{ offset: 0, hidden: options.outputHiddenStates ?? false },
+        ...{ maps: options.outputAttentions ?? false, spikeMaps: options.outputSpikeMaps ?? false },
+      });
+      const res: StudentLMOutput = { logits: r.logits };
+      if (options.outputHiddenStates) res.hiddenStates = r.hidden;
+      if (options.outputAttentions) res.attentions = r.maps;
+      if (options.outputSpikeMaps) res.spikeMaps = r.spikeMaps;
+      return res as unknown as tf.TensorContainer;
+    });
+    return out as unknown as StudentLMOutput;
+  }
+
+  /** A fresh decoding state for `batch` sequences. */
+  initState(batch: number): StudentDecodeState {
+    checkPositiveInt(batch, 'batch');
+    const caches = this.layers.map(() =>
+      newMixerCache(this.config.attention_type, this.maxPositions),
+    );
+    return new StudentDecodeState(this, batch, caches);
+  }
+
+  /** Feed `ids` `[B, n]` after the consumed positions; returns their logits `[B, n, V]`. */
+  decode(ids: Tensor, state: DecodeState): Tensor {
+    if (!(state instanceof StudentDecodeState) || state.owner !== this) {
+      throw new ConfigError('decode: the state was not made by this model’s initState()');
+    }
+    const [B, n] = checkIds(ids, this.maxPositions, `${this.modelType} decode`, state.length);
+    if (B !== state.batch) {
+      throw new ShapeError(`decode: the state holds ${state.batch} sequences, ids have ${B}`);
+    }
+    const logits = tf.tidy(
+      () => this.run(ids, { offset: state.length, caches: state.caches }).logits,
+    );
+    state.advance(n);
+    return logits;
+  }
+
+  private run(
+    ids: Tensor,
+    call: TrunkCall,
+  ): { logits: Tensor; hidden: Tensor[]; maps: Tensor[]; spikeMaps: Tensor[] } {
+    const [B, N] = ids.shape as [number, number];
+    const D = this.config.hidden_size;
+    const t = this.trunk(ids, call);
+    const logits = this.lmHead.forward(tf.reshape(t.counts, [B * N, D]), {
+      ...{ scale: t.scale, divisor: this.config.time_steps, maxCount: this.headMaxCount },
+      cache: this.quantCache,
+      ...(this.config.tie_word_embeddings ? { tied: this.embed.weight } : {}),
+    }); // [B*N, V]
+    return { ...t, logits: tf.reshape(logits, [B, N, this.vocabSize]) };
+  }
+}
