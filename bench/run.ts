@@ -1,10 +1,12 @@
 // `npm run bench`: every benchmark of snnlm, JSON on stdout (progress on stderr).
 // Each figure comes with a baseline measured in the same run, so ratios, not
 // bare times, are what to compare across machines.
-//   npm run bench                 all workloads
-//   npm run bench -- --quick      fewer repetitions
-//   npm run bench -- --only lif   workloads whose name contains "lif"
-//   npm run bench -- --only matmul  raw matmul throughput and the routed matMul (src/ops)
+//   npm run -s bench                  all workloads (-s keeps npm's banner off stdout)
+//   npm run -s bench -- --quick       fewer repetitions
+//   npm run -s bench -- --only lif    workloads whose name contains "lif"
+//   npm run -s bench -- --out F.json  where the copy of the JSON goes (default below)
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend.js';
 import { benchMatmul } from './matmul.js';
@@ -30,7 +32,11 @@ const workloads: Workload[] = [
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string', default: 'bench/results/latest.json' },
+    },
   });
   const info = await initBackend();
   const reps = values.quick ? 3 : 7;
@@ -55,7 +61,13 @@ async function main(): Promise<void> {
     reps,
     results,
   };
-  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  const json = JSON.stringify(out, null, 2) + '\n';
+  // stdout carries the JSON (npm prints its own banner there too: use `npm run -s bench`);
+  // a copy goes to --out so a run is never lost in a scrolled terminal.
+  await mkdir(dirname(values.out), { recursive: true });
+  await writeFile(values.out, json);
+  process.stderr.write(`bench: results written to ${values.out}\n`);
+  process.stdout.write(json);
 }
 
 main().catch((err: unknown) => {
