@@ -47,3 +47,15 @@ export async function expectNoLeak(fn: () => void | Promise<void>): Promise<void
   await fn();
   expect(tf.memory().numTensors).toBe(before);
 }
+
+/** Seeded uniform generator in [0, 1) (mulberry32), for plain-JS test references. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

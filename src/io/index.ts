@@ -46,7 +46,7 @@ export { toTfTensor, readTfTensors, defaultTfDtype } from './to-tf-tensor.js';
 export type { TfDtype, ToTfOptions, ReadTfTensorsOptions } from './to-tf-tensor.js';
 export { fromTfTensor } from './from-tf-tensor.js';
 export type { FromTfOptions } from './from-tf-tensor.js';
-export { writeFileAtomic } from './write-file-atomic.js';
+export { syncDirectory, writeFileAtomic } from './write-file-atomic.js';
 export type {
   FileContent,
   WriteFileAtomicOptions,

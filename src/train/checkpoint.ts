@@ -6,10 +6,11 @@
 // a complete one; the manifest also catches later truncation or corruption.
 // Rotation keeps the last k complete checkpoints plus the best one.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, checkPositiveInt } from '../errors.js';
 import {
+  syncDirectory,
   CONFIG_FILE,
   WEIGHTS_FILE,
   fromTfTensor,
@@ -63,19 +64,6 @@ const CHECKPOINT_DIR = /^checkpoint-(\d+)$/;
 
 function isTfTensor(t: Tensor | TensorData): t is Tensor {
   return typeof (t as Partial<Tensor>).dataSync === 'function';
-}
-
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return; // NOTE: directories cannot be fsynced there
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'ENOTSUP') throw e;
-  } finally {
-    await handle.close();
-  }
 }
 
 async function modelBytes(model: CheckpointModel): Promise<Uint8Array> {
@@ -139,7 +127,7 @@ export async function saveCheckpoint(
     }
     await writeFileAtomic(join(tmp, MANIFEST_FILE), manifestJson(step, entries));
     await options.afterWrite?.(MANIFEST_FILE);
-    await syncDir(tmp);
+    await syncDirectory(tmp);
     const existing = await stat(target).catch(() => null);
     if (existing) {
       const aside = join(root, `.${name}.old-${tag}`);
@@ -149,7 +137,7 @@ export async function saveCheckpoint(
     } else {
       await rename(tmp, target);
     }
-    await syncDir(root);
+    await syncDirectory(root);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     throw e;

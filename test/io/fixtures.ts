@@ -1,5 +1,6 @@
 // Helpers for the io tests: hand-built safetensors bytes (so malformed files can
 // be written byte by byte), a deterministic PRNG, and temporary folders.
+export { rng as prng } from '../helpers.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,18 +36,6 @@ export function headerOf(
   );
   if (metadata) parts.unshift(`"__metadata__":${JSON.stringify(metadata)}`);
   return `{${parts.join(',')}}`;
-}
-
-/** Deterministic 32-bit PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A fresh temporary folder and a function that removes it. */

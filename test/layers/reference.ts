@@ -1,17 +1,8 @@
 // Float64 JS references for the layer tests: a seeded generator, central
 // differences, and small dense helpers. Plain arrays only, no tfjs.
+import { rng } from '../helpers.js';
 
-/** Seeded uniform [0, 1) generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** `n` values uniform in [lo, hi), rounded through float32 so tfjs sees the same numbers. */
 export function randArray(n: number, seed: number, lo = -1, hi = 1): number[] {

@@ -2,18 +2,7 @@
 // finite-difference gradient checks and forward cross-checks; plus a seeded RNG.
 // Detached quantities can be frozen at recorded values, so that the derivative of
 // the frozen forward equals the stop-gradient BPTT gradient at the base point.
-
-/** Seeded uniform RNG in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../helpers.js';
 
 /** `n` uniform numbers in [lo, hi). */
 export function uniform(r: () => number, n: number, lo: number, hi: number): number[] {
