@@ -41,13 +41,19 @@ function currentRef(x: QKV, weights: (row: number[], b: number, i: number) => nu
 }
 
 /** Spikingformer LIF over T (tau 2, decay_input, θ 0.5, hard reset 0) on flat `[T, ...]` data. */
+/**
+ * Multi-step LIF (tau 2, decay_input, hard reset to 0, threshold 0.5) in plain JS,
+ * rounded to float32 in the neuron core's order (`V·λ + X·g` with λ = g = 1/2), so a
+ * current that lands next to the threshold fires exactly as on every backend.
+ */
 function lifRef(x: number[], T: number): number[] {
+  const f = Math.fround;
   const n = x.length / T;
   const u = new Array<number>(n).fill(0);
   const out: number[] = [];
   for (let t = 0; t < T; t++) {
     for (let e = 0; e < n; e++) {
-      const h = u[e] + (x[t * n + e] - u[e]) / 2;
+      const h = f(f(u[e] * 0.5) + f(x[t * n + e] * 0.5));
       const s = h >= 0.5 ? 1 : 0;
       u[e] = s ? 0 : h;
       out.push(s);
