@@ -8,18 +8,17 @@
 // checkpoint's `Conv1D` `[in, out]` tensors.
 import { tf } from '../src/tf.js';
 import type { Tensor } from '../src/tf.js';
-import { buildAttentionBias, KVCache, SoftmaxAttention } from '../src/attention/index.js';
+import { buildAttentionBias, SoftmaxAttention } from '../src/attention/index.js';
 import { TransposeCache, matMulWeightT } from '../src/ops/index.js';
-import type { KVCacheLayer } from '../src/attention/index.js';
+import type { KVCacheLayer, KVCache } from '../src/attention/index.js';
 import { Embedding, LayerNorm, Linear, Module, deriveSeed } from '../src/layers/index.js';
-import { checkPositiveInt } from '../src/errors.js';
 import type { JsonObject } from '../src/io/index.js';
-import type { CausalLM, DecodeState, LMOutput } from '../src/generate/types.js';
+import type { LMOutput } from '../src/generate/types.js';
 import { DenseMLP } from './blocks.js';
-import { checkIds, checkState, KVDecodeState } from './causal-lm.js';
+import { KVCacheCausalLM } from './causal-lm.js';
+import type { CausalForwardOptions } from './causal-lm.js';
 import { gpt2Checkpoint, parseGPT2Config } from './gpt2-config.js';
 import type { GPT2Config } from './gpt2-config.js';
-import type { LlamaForwardOptions } from './llama.js';
 import type { ModelSpec } from './types.js';
 
 /** One pre-LN GPT-2 block: `attn_norm`, `attn` (fused qkv), `mlp_norm`, `mlp`. */
@@ -75,7 +74,7 @@ export class GPT2Block extends Module {
 }
 
 /** `GPT2LMHeadModel`: a `CausalLM` with a KV-cache decoding state. */
-export class GPT2LMHeadModel extends Module implements CausalLM {
+export class GPT2LMHeadModel extends KVCacheCausalLM {
   readonly modelType = 'gpt2';
   readonly config: GPT2Config;
   readonly vocabSize: number;
@@ -83,6 +82,7 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
   readonly embed: Embedding;
   readonly posEmbed: Embedding;
   readonly layers: GPT2Block[];
+
   readonly norm: LayerNorm;
   /** Null when the embeddings are tied (the default). */
   readonly lmHead: Linear | null;
@@ -125,6 +125,11 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
         );
   }
 
+  /** Number of decoder layers (one KV-cache slot each). */
+  protected get numLayers(): number {
+    return this.layers.length;
+  }
+
   /** The config.json that rebuilds this model (unread fields of the source kept). */
   getConfig(): JsonObject & { model_type: string } {
     return {
@@ -135,40 +140,11 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     };
   }
 
-  /**
-   * Full forward over `ids` `[B, N]` int32: logits `[B, N, V]`, and on request
-   * `L + 1` hidden states (the last one after `ln_f`, as transformers) and `L`
-   * attention maps. Left padding: pass `attentionMask` and `positionIds`.
-   */
-  forward(ids: Tensor, options: LlamaForwardOptions = {}): LMOutput {
-    checkIds(ids, this.maxPositions, 'gpt2 forward');
-    const out = tf.tidy(() => this.run(ids, 0, null, options) as unknown as tf.TensorContainer);
-    return out as unknown as LMOutput;
-  }
-
-  /** A fresh KV cache for `batch` sequences (see `LlamaForCausalLM.initState`). */
-  initState(batch: number, options: { blockSize?: number | 'auto' } = {}): DecodeState {
-    checkPositiveInt(batch, 'batch');
-    const cache = new KVCache({
-      ...{ layers: this.layers.length, batch, maxPositions: this.maxPositions },
-      blockSize: options.blockSize,
-    });
-    return new KVDecodeState(this, cache);
-  }
-
-  /** Feed `ids` `[B, n]` after the cached positions; returns their logits `[B, n, V]`. */
-  decode(ids: Tensor, state: DecodeState): Tensor {
-    const st = checkState(state, this, ids.shape[0] as number);
-    checkIds(ids, this.maxPositions, 'gpt2 decode', st.length);
-    const offset = st.cache.reserve(ids.shape[1] as number);
-    return tf.tidy(() => this.run(ids, offset, st.cache, {}).logits);
-  }
-
-  private run(
+  protected run(
     ids: Tensor,
     offset: number,
     cache: KVCache | null,
-    o: LlamaForwardOptions,
+    o: CausalForwardOptions,
   ): LMOutput {
     const [B, N] = ids.shape as [number, number];
     const D = this.config.n_embd;

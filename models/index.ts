@@ -11,7 +11,14 @@ export { ConfigReader } from './config.js';
 export type { NumberField } from './config.js';
 export { isCausalLM } from './types.js';
 export type { PretrainedModel, ModelSpec } from './types.js';
-export { checkIds, KVDecodeState, checkState, positionsFromMask } from './causal-lm.js';
+export {
+  checkIds,
+  KVDecodeState,
+  KVCacheCausalLM,
+  checkState,
+  positionsFromMask,
+} from './causal-lm.js';
+export type { CausalForwardOptions } from './causal-lm.js';
 export { ACTIVATIONS, activate, GatedMLP, DenseMLP } from './blocks.js';
 export type { Activation, MLPArgs } from './blocks.js';
 export { LlamaForCausalLM, LlamaDecoderLayer, LLAMA_SPEC } from './llama.js';

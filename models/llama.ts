@@ -8,31 +8,22 @@
 // to the checkpoint's.
 import { tf } from '../src/tf.js';
 import type { Tensor } from '../src/tf.js';
-import {
-  buildAttentionBias,
-  KVCache,
-  RotaryEmbedding,
-  SoftmaxAttention,
-} from '../src/attention/index.js';
+import { buildAttentionBias, RotaryEmbedding, SoftmaxAttention } from '../src/attention/index.js';
 import { TransposeCache, matMulWeightT } from '../src/ops/index.js';
-import type { KVCacheLayer, RopeAngles } from '../src/attention/index.js';
+import type { KVCacheLayer, RopeAngles, KVCache } from '../src/attention/index.js';
 import { Embedding, Linear, Module, RMSNorm, deriveSeed } from '../src/layers/index.js';
-import { checkPositiveInt } from '../src/errors.js';
 import type { JsonObject } from '../src/io/index.js';
-import type { CausalLM, DecodeState, ForwardOptions, LMOutput } from '../src/generate/types.js';
+import type { LMOutput } from '../src/generate/types.js';
 import { GatedMLP } from './blocks.js';
-import { checkIds, checkState, KVDecodeState } from './causal-lm.js';
+import { KVCacheCausalLM } from './causal-lm.js';
+import type { CausalForwardOptions } from './causal-lm.js';
 import { llamaCheckpoint, parseLlamaConfig } from './llama-config.js';
 import type { LlamaConfig } from './llama-config.js';
 import type { ModelSpec } from './types.js';
 
 /** Forward options of LLaMA beyond the `CausalLM` ones. */
-export interface LlamaForwardOptions extends ForwardOptions {
-  /** `[B, N]` 1 = token, 0 = padding (left padding: pass `positionIds` too). */
-  attentionMask?: Tensor | null;
-  /** `[B, N]` int32 RoPE positions; default `0..N-1` (see `positionsFromMask`). */
-  positionIds?: Tensor | null;
-}
+/** Forward options of LLaMA (positions are RoPE positions). */
+export type LlamaForwardOptions = CausalForwardOptions;
 
 interface LayerContext {
   rotary: RopeAngles;
@@ -102,13 +93,14 @@ export class LlamaDecoderLayer extends Module {
 }
 
 /** `LlamaForCausalLM`: a `CausalLM` with a KV-cache decoding state. */
-export class LlamaForCausalLM extends Module implements CausalLM {
+export class LlamaForCausalLM extends KVCacheCausalLM {
   readonly modelType = 'llama';
   readonly config: LlamaConfig;
   readonly vocabSize: number;
   readonly maxPositions: number;
   readonly embed: Embedding;
   readonly layers: LlamaDecoderLayer[];
+
   readonly norm: RMSNorm;
   /** Null when the embeddings are tied. */
   readonly lmHead: Linear | null;
@@ -162,6 +154,11 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     });
   }
 
+  /** Number of decoder layers (one KV-cache slot each). */
+  protected get numLayers(): number {
+    return this.layers.length;
+  }
+
   /** The config.json that rebuilds this model (unread fields of the source kept). */
   getConfig(): JsonObject & { model_type: string } {
     return {
@@ -172,47 +169,11 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     };
   }
 
-  /**
-   * Full forward over `ids` `[B, N]` int32. Returns logits `[B, N, V]` and, on
-   * request, `L + 1` hidden states `[B, N, D]` and `L` attention maps `[B, H, N, N]`.
-   * NOTE: as in transformers, the last hidden state is the output of the final
-   * norm (the one the head reads), not the raw output of the last layer.
-   */
-  forward(ids: Tensor, options: LlamaForwardOptions = {}): LMOutput {
-    checkIds(ids, this.maxPositions, 'llama forward');
-    const out = tf.tidy(() => this.run(ids, 0, null, options) as unknown as tf.TensorContainer);
-    return out as unknown as LMOutput;
-  }
-
-  /**
-   * A fresh KV cache for `batch` sequences, bounded by the context. `blockSize`
-   * (kv-cache.ts, default `'auto'`) trades copying for exactness: 1 keeps one key
-   * segment, and then decoding reproduces a batched forward bit for bit.
-   */
-  initState(batch: number, options: { blockSize?: number | 'auto' } = {}): DecodeState {
-    checkPositiveInt(batch, 'batch');
-    const cache = new KVCache({
-      layers: this.layers.length,
-      batch,
-      maxPositions: this.maxPositions,
-      blockSize: options.blockSize,
-    });
-    return new KVDecodeState(this, cache);
-  }
-
-  /** Feed `ids` `[B, n]` after the cached positions; returns their logits `[B, n, V]`. */
-  decode(ids: Tensor, state: DecodeState): Tensor {
-    const st = checkState(state, this, ids.shape[0] as number);
-    checkIds(ids, this.maxPositions, 'llama decode', st.length);
-    const offset = st.cache.reserve(ids.shape[1] as number);
-    return tf.tidy(() => this.run(ids, offset, st.cache, {}).logits);
-  }
-
-  private run(
+  protected run(
     ids: Tensor,
     offset: number,
     cache: KVCache | null,
-    o: LlamaForwardOptions,
+    o: CausalForwardOptions,
   ): LMOutput {
     const N = ids.shape[1] as number;
     let x = this.embed.forward(ids); // [B, N, D]
