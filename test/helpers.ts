@@ -1,5 +1,6 @@
 // Shared test helpers: backend start-up, tensor comparison, leak checks.
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
+import { main } from '../src/cli.js';
 import { initBackend } from '../src/backend.js';
 import { tf } from '../src/tf.js';
 import type { Tensor } from '../src/tf.js';
@@ -58,4 +59,18 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Run the `snnlm` CLI in-process; returns the exit code and what it wrote. */
+export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  try {
+    return { code: await main(args), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
 }

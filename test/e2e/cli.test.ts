@@ -3,26 +3,11 @@
 // for bad flags, bad values, unknown formats and missing or wrong files.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../models/cli.js';
-import { main } from '../../src/cli.js';
 import { tempFolder } from '../io/fixtures.js';
 import { STORIES_BIN, TOK512_BIN, missing } from '../io/llama2c-fixtures.js';
-import { setupBackend } from '../helpers.js';
-
-/** Run the CLI in-process; returns the exit code and what it wrote. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+import { cli, setupBackend } from '../helpers.js';
 
 let dir = '';
 let cleanup = async (): Promise<void> => undefined;

@@ -5,10 +5,9 @@
 // engine) agrees with our logits on a left-padded batch of prompts.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCausalLM } from '../../models/index.js';
 import '../../models/cli.js';
-import { main } from '../../src/cli.js';
 import { generate } from '../../src/generate/index.js';
 import { tf } from '../../src/tf.js';
 import { Tokenizer } from '../../src/tokenizer/index.js';
@@ -20,7 +19,7 @@ import {
   TOK512_BIN,
   missing,
 } from '../io/llama2c-fixtures.js';
-import { setupBackend } from '../helpers.js';
+import { cli, setupBackend } from '../helpers.js';
 
 /** MANIFEST.md, section 1: greedy, 256 positions, stopping on BOS. */
 const EXPECTED = [
@@ -36,20 +35,6 @@ const PROMPTS = [
   'Hello, my dog is cute.',
   'Lily and Tim went to the park. They',
 ];
-
-/** Run the CLI in-process; returns the exit code and what it wrote. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** Our logits `[n, V]` for one prompt from a model folder. */
 async function ourLogits(dir: string, ids: number[][]): Promise<Float32Array[]> {
