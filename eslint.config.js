@@ -3,7 +3,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const above = ['models', 'distill', 'eval', 'serve', 'datasets'];
+const above = ['models', 'distill', 'eval', 'serve', 'vision', 'datasets'];
+// The job layers above models/: they never import each other.
+const jobs = ['distill', 'eval', 'serve', 'vision'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
@@ -41,7 +43,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: ['distill', 'eval', 'serve', 'datasets'].map((d) => ({
+          patterns: [...jobs, 'datasets'].map((d) => ({
             group: [`../${d}/*`, `../../${d}/*`],
             message: `models/ imports only src/`,
           })),
@@ -49,14 +51,14 @@ export default tseslint.config(
       ],
     },
   },
-  // distill/, eval/ and serve/ never import each other; shared pieces move down into src/.
-  ...['distill', 'eval', 'serve'].map((dir) => ({
+  // distill/, eval/, serve/ and vision/ never import each other; shared pieces move down.
+  ...jobs.map((dir) => ({
     files: [`${dir}/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: ['distill', 'eval', 'serve']
+          patterns: jobs
             .filter((d) => d !== dir)
             .map((d) => ({
               group: [`../${d}/*`, `../../${d}/*`],
