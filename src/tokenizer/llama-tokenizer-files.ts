@@ -54,6 +54,83 @@ export function bpeMerges(vocab: readonly VocabPiece[]): [string, string][] {
   return merges.map((m) => [m.left, m.right]);
 }
 
+/** An entry of tokenizer.json's `added_tokens`: matched verbatim, never normalized. */
+export interface AddedTokenJson {
+  id: number;
+  content: string;
+  single_word: false;
+  lstrip: false;
+  rstrip: false;
+  normalized: false;
+  special: boolean;
+}
+
+/** The `added_tokens` entry of token `content` with id `id`. */
+export function addedTokenJson(id: number, content: string, special: boolean): AddedTokenJson {
+  return {
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special,
+  };
+}
+
+/** tokenizer_config.json's `added_tokens_decoder`: the same tokens keyed by id. */
+export function addedTokensDecoder(tokens: readonly AddedTokenJson[]): Record<string, unknown> {
+  const decoder: Record<string, unknown> = {};
+  for (const t of tokens) {
+    decoder[String(t.id)] = {
+      content: t.content,
+      lstrip: false,
+      normalized: false,
+      rstrip: false,
+      single_word: false,
+      special: t.special,
+    };
+  }
+  return decoder;
+}
+
+/** A TemplateProcessing post-processor that puts `bos` (id `bosId`) before each text. */
+export function bosTemplateProcessing(bos: string, bosId: number): Record<string, unknown> {
+  const bosToken = { SpecialToken: { id: bos, type_id: 0 } };
+  return {
+    type: 'TemplateProcessing',
+    single: [bosToken, { Sequence: { id: 'A', type_id: 0 } }],
+    pair: [
+      bosToken,
+      { Sequence: { id: 'A', type_id: 0 } },
+      { SpecialToken: { id: bos, type_id: 1 } },
+      { Sequence: { id: 'B', type_id: 1 } },
+    ],
+    special_tokens: { [bos]: { id: bos, ids: [bosId], tokens: [bos] } },
+  };
+}
+
+/**
+ * The three tokenizer files as text: `tokenizer.json` (1-space indentation, as
+ * the Rust library writes it), `tokenizer_config.json`, and
+ * `special_tokens_map.json` (the config's non-null bos/eos/unk/pad tokens).
+ */
+export function tokenizerFileTexts(
+  tokenizerJson: object,
+  config: Record<string, unknown>,
+): LlamaTokenizerFiles {
+  const map = Object.fromEntries(
+    (['bos_token', 'eos_token', 'unk_token', 'pad_token'] as const)
+      .filter((k) => config[k] !== null && config[k] !== undefined)
+      .map((k) => [k, config[k]]),
+  );
+  return {
+    'tokenizer.json': `${JSON.stringify(tokenizerJson, null, 1)}\n`,
+    'tokenizer_config.json': `${JSON.stringify(config, null, 2)}\n`,
+    'special_tokens_map.json': `${JSON.stringify(map, null, 2)}\n`,
+  };
+}
+
 function specialPiece(vocab: readonly VocabPiece[], piece: string): number | null {
   const id = vocab.findIndex((p) => p.piece === piece && p.kind !== 'normal');
   return id < 0 ? null : id;
@@ -73,20 +150,9 @@ export function llamaTokenizerJson(vocab: readonly VocabPiece[]): Record<string,
   if (bos === null) throw new ConfigError('the vocabulary has no <s> (BOS) control piece');
   const added = vocab.flatMap((p, id) =>
     ['unknown', 'control', 'user_defined'].includes(p.kind)
-      ? [
-          {
-            id,
-            content: p.piece,
-            single_word: false,
-            lstrip: false,
-            rstrip: false,
-            normalized: false,
-            special: p.kind !== 'user_defined',
-          },
-        ]
+      ? [addedTokenJson(id, p.piece, p.kind !== 'user_defined')]
       : [],
   );
-  const bosToken = { SpecialToken: { id: '<s>', type_id: 0 } };
   return {
     version: '1.0',
     truncation: null,
@@ -100,17 +166,7 @@ export function llamaTokenizerJson(vocab: readonly VocabPiece[]): Record<string,
       ],
     },
     pre_tokenizer: null,
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [bosToken, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [
-        bosToken,
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '<s>', type_id: 1 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-      ],
-      special_tokens: { '<s>': { id: '<s>', ids: [bos], tokens: ['<s>'] } },
-    },
+    post_processor: bosTemplateProcessing('<s>', bos),
     decoder: {
       type: 'Sequence',
       decoders: [
@@ -140,19 +196,13 @@ export function llamaTokenizerConfig(
   vocab: readonly VocabPiece[],
   options: LlamaTokenizerOptions,
 ): Record<string, unknown> {
-  const decoder: Record<string, unknown> = {};
-  vocab.forEach((p, id) => {
-    if (p.kind === 'unknown' || p.kind === 'control' || p.kind === 'user_defined') {
-      decoder[String(id)] = {
-        content: p.piece,
-        lstrip: false,
-        normalized: false,
-        rstrip: false,
-        single_word: false,
-        special: p.kind !== 'user_defined',
-      };
-    }
-  });
+  const decoder = addedTokensDecoder(
+    vocab.flatMap((p, id) =>
+      p.kind === 'unknown' || p.kind === 'control' || p.kind === 'user_defined'
+        ? [addedTokenJson(id, p.piece, p.kind !== 'user_defined')]
+        : [],
+    ),
+  );
   const has = (piece: string): string | null =>
     specialPiece(vocab, piece) === null ? null : piece;
   return {
@@ -179,15 +229,5 @@ export function llamaTokenizerFiles(
   vocab: readonly VocabPiece[],
   options: LlamaTokenizerOptions,
 ): LlamaTokenizerFiles {
-  const config = llamaTokenizerConfig(vocab, options);
-  const map = Object.fromEntries(
-    (['bos_token', 'eos_token', 'unk_token'] as const)
-      .filter((k) => config[k] !== null)
-      .map((k) => [k, config[k]]),
-  );
-  return {
-    'tokenizer.json': `${JSON.stringify(llamaTokenizerJson(vocab), null, 1)}\n`,
-    'tokenizer_config.json': `${JSON.stringify(config, null, 2)}\n`,
-    'special_tokens_map.json': `${JSON.stringify(map, null, 2)}\n`,
-  };
+  return tokenizerFileTexts(llamaTokenizerJson(vocab), llamaTokenizerConfig(vocab, options));
 }
