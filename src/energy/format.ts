@@ -36,7 +36,8 @@ function rate(l: LayerEnergy): string {
   return l.firing_rate_other === undefined ? fr : `${fr}/${l.firing_rate_other.toFixed(4)}`;
 }
 
-function table(header: string[], rows: string[][]): string[] {
+/** Aligned plain-text table lines: first column left-aligned, the others right-aligned. */
+export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

@@ -2,7 +2,7 @@
 // analytic helpers (FLOPs and attention formulas from shapes), the energy estimate
 // and its report formatter (methods-language.md 6).
 export { activeRecorder, withRecorder } from './recorder.js';
-export type { Encoding, LayerWork, Recorder } from './recorder.js';
+export type { Encoding, LayerWork, NeuronWork, Recorder } from './recorder.js';
 export {
   ATTENTION_CONVENTIONS,
   DEFAULT_ENERGY_CONFIG,
@@ -37,3 +37,36 @@ export type { BlockRates, RateSpec, SpikingLMShape } from './analytic.js';
 export { estimateEnergy } from './estimate.js';
 export type { EnergyReport, EstimateOptions, LayerEnergy, OtherOps } from './estimate.js';
 export { formatEnergyReport, si } from './format.js';
+export {
+  DEFAULT_TRAINING_COST_CONFIG,
+  OPZO_NOISES,
+  SPIKE_FORMATS,
+  resolveTrainingCostConfig,
+} from './training-config.js';
+export type { OpzoNoise, SpikeFormat, TrainingCostConfig } from './training-config.js';
+export {
+  conv2dTrainingLayer,
+  eventSpikeBits,
+  traceDensity,
+  trainingCost,
+} from './training-cost.js';
+export { opEnergyPj } from './training-totals.js';
+export { GRADIENT_RULES } from './training-types.js';
+export type {
+  Engine,
+  GradientRule,
+  LayerTrainingCost,
+  MaskSurrogate,
+  OpTerm,
+  OpType,
+  Traffic,
+  TrainingCostOptions,
+  TrainingCostReport,
+  TrainingCostTotals,
+  TrainingLatency,
+  TrainingLayer,
+  UnmodelledWork,
+} from './training-types.js';
+export { TrainingCostCollector, surrogateActive, trainingCostReport } from './training-collect.js';
+export type { CollectedCostOptions, CollectedLayersOptions } from './training-collect.js';
+export { formatTrainingCost } from './training-format.js';

@@ -4,6 +4,7 @@
 // The fields after `encoding` are optional extensions (methods-language.md 6.1):
 // a layer that does not set them is counted exactly as before.
 import type { Tensor } from '../tf.js';
+import type { Surrogate } from '../neurons/surrogate.js';
 
 /** How a tensor entering a layer is encoded. */
 export type Encoding = 'spike' | 'ternary' | 'integer' | 'real';
@@ -54,9 +55,27 @@ export interface LayerWork {
   weightBits?: number;
 }
 
+/**
+ * One neuron site's membrane before firing, as the neuron core reports it to a recorder
+ * that asks for it (`recordNeuron`): the training cost model reads the fraction of
+ * elements where the surrogate derivative at `H - threshold` is non-zero.
+ */
+export interface NeuronWork {
+  /** Charge `H` before firing over `timeSteps` steps (a flat float32 array from the fused kernel). */
+  charge: Tensor | Float32Array;
+  /** Firing threshold: a number, or a scalar / per-channel `[C]` tensor over the last axis. */
+  threshold: number | Tensor;
+  /** The surrogate whose derivative gates the backward. */
+  surrogate: Surrogate;
+  /** Time steps folded into `charge`. */
+  timeSteps: number;
+}
+
 /** Receives layer reports while a count is running. */
 export interface Recorder {
   record(work: LayerWork): void;
+  /** Optional: neuron sites report their pre-fire membrane here (training cost collector). */
+  recordNeuron?(site: NeuronWork): void;
 }
 
 let active: Recorder | null = null;

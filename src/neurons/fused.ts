@@ -6,6 +6,7 @@ import { tf } from '../tf.js';
 import type { Tensor } from '../tf.js';
 import { ConfigError } from '../errors.js';
 import { chargeCoefficients } from './lif.js';
+import { activeRecorder } from '../energy/recorder.js';
 import type { LIFParams } from './types.js';
 
 const f32 = Math.fround;
@@ -158,6 +159,13 @@ export function lifMultiStepFused(
     const out = new Float32Array(rows * M); // [spikes; vSeq] or [spikes; vLast]
     const sAll = out.subarray(0, T * M); // the spikes, also read by the backward
     forwardLoop(plan, x, v, hAll, out);
+    // Opt-in: a recorder that asks for membranes (training cost) sees H; nothing otherwise.
+    activeRecorder()?.recordNeuron?.({
+      charge: hAll,
+      threshold: plan.thr,
+      surrogate: sg,
+      timeSteps: T,
+    });
 
     const gradFunc = (dy: Tensor): Tensor[] => {
       const g = dy.dataSync() as Float32Array; // [rows*M]

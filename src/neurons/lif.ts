@@ -8,6 +8,7 @@ import { ConfigError, ShapeError, checkFinite, checkPositiveInt } from '../error
 import { fire, surrogate } from './surrogate.js';
 import type { Surrogate } from './surrogate.js';
 import { detach, resetHard, resetSoft } from './reset.js';
+import { activeRecorder } from '../energy/recorder.js';
 import type {
   Charge,
   ChargeCoefficients,
@@ -168,6 +169,13 @@ export function lifStep(x: Tensor, state: LIFState, p: LIFParams): StepResult<LI
   checkThreshold(p.vThreshold, x.shape);
   return tf.tidy(() => {
     const h = lifCharge(x, state.v, p); // [B, ...]
+    // Opt-in: a recorder that asks for membranes (training cost) sees H; nothing otherwise.
+    activeRecorder()?.recordNeuron?.({
+      charge: h,
+      threshold: p.vThreshold,
+      surrogate: p.surrogate,
+      timeSteps: 1,
+    });
     const s = fire(p.surrogate, tf.sub(h, p.vThreshold), p.smooth); // [B, ...]
     const sr = p.detachReset ? detach(s) : s;
     const v =
