@@ -13,6 +13,7 @@ import { benchMatmul } from './matmul.js';
 import { benchMatmulRoutes } from './matmul-routes.js';
 import { benchModels } from './models.js';
 import { benchNeurons } from './neurons.js';
+import { benchStudentMemory } from './student-memory.js';
 
 type Workload = { name: string; run: (reps: number) => Promise<unknown> };
 
@@ -27,6 +28,7 @@ const workloads: Workload[] = [
   { name: 'matmul_routes', run: (reps) => benchMatmulRoutes(reps) },
   { name: 'lif_vs_relu_fwd_bwd', run: (reps) => benchNeurons(reps) },
   { name: 'lm_prefill_decode', run: (reps) => benchModels(reps) },
+  { name: 'student_memory', run: (reps) => benchStudentMemory(reps < 7) },
 ];
 
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 // Public surface of models/: the registry keyed by `model_type`, the Hugging Face
 // folder loader/saver, the checkpoint name tables, and the architectures
 // (LLaMA and GPT-2 causal LMs, BERT encoders; the spiking students WE-/WD-Spikingformer
-// and BiSpikCLM).
+// and BiSpikCLM, with their gradient rules bptt / sltt / sltt-k / ottt).
 export { MODEL_TYPES, knownModelTypes, modelSpec, buildModel } from './registry.js';
 export { loadPretrained, loadCausalLM, savePretrained } from './pretrained.js';
 export type { SavePretrainedOptions } from './pretrained.js';
@@ -48,8 +48,20 @@ export type {
   StudentConfig,
   ParsedStudent,
 } from './student-config.js';
-export { STUDENT_NEURONS, NEURON_FIELDS, StudentNeuron } from './student-neuron.js';
-export type { StudentNeuronKind, SpikeCoding, SpikeOut } from './student-neuron.js';
+export {
+  STUDENT_NEURONS,
+  NEURON_FIELDS,
+  StudentNeuron,
+  NeuronContext,
+  activeNeuronContext,
+  withNeuronContext,
+} from './student-neuron.js';
+export type {
+  StudentNeuronKind,
+  SpikeCoding,
+  SpikeOut,
+  NeuronContextOptions,
+} from './student-neuron.js';
 export { STUDENT_SIZES, studentPreset, studentCheckpoint } from './student-presets.js';
 export type { StudentSize } from './student-presets.js';
 export { SpikingStudent } from './student-base.js';
@@ -57,8 +69,19 @@ export type { StudentOptions } from './student-base.js';
 export { StudentBlock, StudentAttentionBlock, StudentMLP } from './student-block.js';
 export { RateHead, project } from './student-linear.js';
 export { SpikingCausalLM, StudentDecodeState } from './student-decoder.js';
-export type { StudentForwardOptions, StudentLMOutput } from './student-decoder.js';
+export type {
+  StudentForwardOptions,
+  StudentLMOutput,
+  StudentStepOutput,
+} from './student-decoder.js';
 export { WDSpikingformerForCausalLM, WD_SPIKINGFORMER_SPEC } from './wd-spikingformer.js';
 export { BiSpikCLMForCausalLM, BISPIKCLM_SPEC } from './bispikclm.js';
 export { WESpikingformer, WE_SPIKINGFORMER_SPEC } from './we-spikingformer.js';
 export type { WEForwardOptions, WEOutput } from './we-spikingformer.js';
+export { GRADIENT_RULES, checkStepwise, studentValueAndGrads } from './student-grads.js';
+export type {
+  GradientRule,
+  StudentFeatures,
+  StudentGradOptions,
+  StudentGradResult,
+} from './student-grads.js';

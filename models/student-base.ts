@@ -5,6 +5,9 @@
 // Hidden states for distillation are time means `[B, N, D]` of the residual stream,
 // the embedding first; attention maps are the mixers' time-averaged `[B, H, N, N]`.
 // Integer models (ILIF/ASN) convert to spike inference with `toSpikeMode()`.
+// `step: true` runs ONE time step (the embedding as `[1, B, N, D]`) for the stepwise
+// gradient rules (student-grads.ts); the neuron sites then carry their state in the active
+// `NeuronContext` (student-neuron.ts).
 import { tf } from '../src/tf.js';
 import type { Tensor } from '../src/tf.js';
 import { ConfigError } from '../src/errors.js';
@@ -40,6 +43,8 @@ export interface TrunkOutput {
   maps: Tensor[];
   /** `L` per-step maps `[T, B, H, N, N]` (on request). */
   spikeMaps: Tensor[];
+  /** Stepwise with traces: the final neuron's presynaptic trace `[B, N, D]`, else null. */
+  trace: Tensor | null;
 }
 
 /** Per-call options of the trunk. */
@@ -51,6 +56,8 @@ export interface TrunkCall {
   hidden?: boolean;
   maps?: boolean;
   spikeMaps?: boolean;
+  /** One time step (`T` = 1 of the config's T) under a stepwise `NeuronContext`. */
+  step?: boolean;
 }
 
 /** Embedding, blocks and final neuron of a student; subclasses add heads. */
@@ -147,7 +154,8 @@ export abstract class SpikingStudent extends Module {
       const work = { layer: 'embed', kind: 'linear' as const, input: x0, timeSteps: 1 };
       rec.record({ ...work, flopsPerStep: B * N * D, encoding: 'real', firstLayer: true });
     }
-    let x = tf.tile(tf.expandDims(x0, 0), [T, 1, 1, 1]); // [T, B, N, D] direct encoding
+    // [T, B, N, D] direct encoding ([1, B, N, D] for one step)
+    let x = o.step ? tf.expandDims(x0, 0) : tf.tile(tf.expandDims(x0, 0), [T, 1, 1, 1]);
     const hidden: Tensor[] = o.hidden ? [x0] : [];
     const maps: Tensor[] = [];
     const spikeMaps: Tensor[] = [];
@@ -165,6 +173,7 @@ export abstract class SpikingStudent extends Module {
     });
     const f = this.finalSn.forward(x); // [T, B, N, D] spikes/counts
     const counts = tf.sum(f.s, 0); // [B, N, D] integers 0..T·D
-    return { counts, scale: f.scale, hidden, maps, spikeMaps };
+    const trace = f.trace ? tf.reshape(f.trace, counts.shape) : null; // [B, N, D]
+    return { counts, scale: f.scale, hidden, maps, spikeMaps, trace };
   }
 }

@@ -5,6 +5,8 @@
 // SFSA's integer recurrent state S, z (constant memory per token). Neurons need no state
 // across positions (each token's T steps run from a fresh membrane), so `decode` over any
 // split of a sequence equals `forward` on the whole of it.
+// `timeStep` runs ONE of the T time steps (the stepwise gradient rules, student-grads.ts)
+// and `logitsFromCounts` is `forward`'s head on spike counts summed over the steps.
 import { tf } from '../src/tf.js';
 import type { Tensor } from '../src/tf.js';
 import { ConfigError, ShapeError, checkPositiveInt } from '../src/errors.js';
@@ -18,6 +20,7 @@ import type { StudentType } from './student-config.js';
 import { RateHead } from './student-linear.js';
 import { disposeMixerCache, newMixerCache } from './student-mixers.js';
 import type { MixerCache } from './student-mixers.js';
+import { activeNeuronContext } from './student-neuron.js';
 
 /** Forward options of the spiking decoders. */
 export interface StudentForwardOptions extends ForwardOptions {
@@ -28,6 +31,20 @@ export interface StudentForwardOptions extends ForwardOptions {
 /** `LMOutput` plus the per-step maps. */
 export interface StudentLMOutput extends LMOutput {
   spikeMaps?: Tensor[];
+}
+
+/** One time step of a stepwise run (`SpikingCausalLM.timeStep`). */
+export interface StudentStepOutput {
+  /** The final neuron's output at this step `[B, N, D]` (spikes or counts). */
+  counts: Tensor;
+  /** The final ASN step θ `[D]`, or null. */
+  scale: Tensor | null;
+  /** On request: this step's logits `s[t] W'ᵀ + b` `[B, N, V]` (their time mean is `forward`'s). */
+  logits?: Tensor;
+  /** On request: `L + 1` residual streams `[B, N, D]` of this step, the embedding first. */
+  hidden: Tensor[];
+  /** On request: `L` raw maps `[B, H, N, N]` of this step (`mapFromMean` of their mean is `forward`'s). */
+  rawMaps: Tensor[];
 }
 
 /** Decoding state of a spiking decoder: one mixer cache per layer. */
@@ -123,18 +140,59 @@ export class SpikingCausalLM extends SpikingStudent implements CausalLM {
     return logits;
   }
 
+  /**
+   * One time step over `ids` `[B, N]` under an active stepwise `NeuronContext` (each
+   * neuron site continues from the state it left there). Run under a tidy.
+   */
+  timeStep(
+    ids: Tensor,
+    o: { logits?: boolean; hidden?: boolean; maps?: boolean } = {},
+  ): StudentStepOutput {
+    if (!activeNeuronContext()?.stepwise) {
+      throw new ConfigError('timeStep: run it under a stepwise NeuronContext (withNeuronContext)');
+    }
+    checkIds(ids, this.maxPositions, `${this.modelType} timeStep`);
+    const [B, N] = ids.shape as [number, number];
+    const t = this.trunk(ids, {
+      ...{ offset: 0, step: true, hidden: o.hidden ?? false, spikeMaps: o.maps ?? false },
+    });
+    const out: StudentStepOutput = {
+      ...{ counts: t.counts, scale: t.scale, hidden: t.hidden },
+      rawMaps: t.spikeMaps.map((m) => tf.reshape(m, m.shape.slice(1))), // L x [B, H, N, N]
+    };
+    if (o.logits) {
+      const trace = t.trace ? tf.reshape(t.trace, [B * N, -1]) : null; // [B*N, D]
+      out.logits = this.head(t.counts, t.scale, 1, trace); // [B, N, V]
+    }
+    return out;
+  }
+
+  /** `forward`'s logits `[B, N, V]` from final counts summed over the T steps `[B, N, D]`. */
+  logitsFromCounts(counts: Tensor, scale: Tensor | null): Tensor {
+    return this.head(counts, scale, this.config.time_steps, null);
+  }
+
+  /** The head on counts `[B, N, D]` -> `[B, N, V]` (weight gradient from `trace` if given). */
+  private head(
+    counts: Tensor,
+    scale: Tensor | null,
+    divisor: number,
+    trace: Tensor | null,
+  ): Tensor {
+    const [B, N, D] = counts.shape as [number, number, number];
+    const logits = this.lmHead.forward(tf.reshape(counts, [B * N, D]), {
+      ...{ scale, divisor, maxCount: this.headMaxCount, trace },
+      cache: this.quantCache,
+      ...(this.config.tie_word_embeddings ? { tied: this.embed.weight } : {}),
+    }); // [B*N, V]
+    return tf.reshape(logits, [B, N, this.vocabSize]);
+  }
+
   private run(
     ids: Tensor,
     call: TrunkCall,
   ): { logits: Tensor; hidden: Tensor[]; maps: Tensor[]; spikeMaps: Tensor[] } {
-    const [B, N] = ids.shape as [number, number];
-    const D = this.config.hidden_size;
     const t = this.trunk(ids, call);
-    const logits = this.lmHead.forward(tf.reshape(t.counts, [B * N, D]), {
-      ...{ scale: t.scale, divisor: this.config.time_steps, maxCount: this.headMaxCount },
-      cache: this.quantCache,
-      ...(this.config.tie_word_embeddings ? { tied: this.embed.weight } : {}),
-    }); // [B*N, V]
-    return { ...t, logits: tf.reshape(logits, [B, N, this.vocabSize]) };
+    return { ...t, logits: this.head(t.counts, t.scale, this.config.time_steps, null) };
   }
 }

@@ -12,14 +12,17 @@
 //   (Σ over the T steps, integers 0..T·D) and the division by T comes after the product:
 //   `logits = (c W'ᵀ) / T + b` equals a head on the mean rate `c / T`, without a
 //   real-valued input (OUR choice [P]: a per-step head would cost T products).
+// OTTT (student-grads.ts): when a site's output carries a presynaptic trace (stepwise runs
+// with traces), both weight products take their weight gradient from the trace
+// (`traceMatMul`, src/ops) while the input gradient still reaches the spikes.
 import { tf } from '../src/tf.js';
 import type { Tensor, Variable } from '../src/tf.js';
-import { checkPositiveInt } from '../src/errors.js';
+import { checkPositiveInt, ConfigError } from '../src/errors.js';
 import { activeRecorder } from '../src/energy/index.js';
 import type { Encoding } from '../src/energy/index.js';
 import { expandCounts } from '../src/neurons/index.js';
 import { Module, quantizeWeight } from '../src/layers/index.js';
-import { matMul } from '../src/ops/index.js';
+import { matMul, traceMatMul } from '../src/ops/index.js';
 import type { Linear, WeightPrecision } from '../src/layers/index.js';
 import type { SpikeCoding, SpikeOut } from './student-neuron.js';
 
@@ -90,13 +93,17 @@ function manualLinear(
   scale: Tensor | null,
   cache: QuantCache | null,
   o: CallOptions,
+  trace: Tensor | null = null,
 ): Tensor {
   let w = cache
     ? cache.get(linear, linear.weight, () => linear.effectiveWeight())
     : linear.effectiveWeight(); // [out, in]
   if (scale) w = tf.mul(w, scale); // [out, in] = W diag(θ)
   record(linear.path, x, w, { ...o, bits: scale ? 32 : WEIGHT_BITS[linear.precision] });
-  const y = weightProduct(tf.reshape(x, [-1, linear.inFeatures]), w); // [M, out]
+  const x2 = tf.reshape(x, [-1, linear.inFeatures]); // [M, in]
+  const y = trace
+    ? traceMatMul(x2, tf.reshape(trace, [-1, linear.inFeatures]), w)
+    : weightProduct(x2, w); // [M, out]
   return tf.reshape(y, [...x.shape.slice(0, -1), linear.outFeatures]); // [S, ..., out]
 }
 
@@ -114,14 +121,16 @@ export function project(
   const T = inp.s.shape[0];
   const D = coding.levels;
   const quantCache = linear.precision === 'float' ? null : cache;
+  const trace = inp.trace ?? null;
   const run = (x: Tensor, o: CallOptions) =>
-    inp.scale || quantCache
-      ? manualLinear(linear, x, inp.scale, quantCache, o)
+    inp.scale || quantCache || trace
+      ? manualLinear(linear, x, inp.scale, quantCache, o, trace)
       : linear.forward(x, o);
   if (coding.kind === 'spike') return run(inp.s, { encoding: 'spike', timeSteps: T });
   if (coding.kind === 'integer') {
     return run(inp.s, { encoding: 'integer', timeSteps: T, maxCount: D }); // counts 0..D
   }
+  if (trace) throw new ConfigError('project: traces apply to the spike and integer codings only');
   const bits = expandCounts(inp.s, D); // [T*D, B, ..., in] 0/1
   const y = run(bits, { encoding: 'spike', timeSteps: T * D }); // [T*D, B, ..., out]
   const rest = y.shape.slice(1);
@@ -166,7 +175,8 @@ export class RateHead extends Module {
 
   /**
    * counts `[M, in]` (integers 0..maxCount) -> logits `[M, out]` =
-   * `counts (W diag θ)ᵀ / divisor + b`; `divisor` a number or `[M, 1]`.
+   * `counts (W diag θ)ᵀ / divisor + b`; `divisor` a number or `[M, 1]`. With `trace`
+   * `[M, in]` the weight gradient reads the trace (OTTT).
    */
   forward(
     counts: Tensor,
@@ -176,6 +186,7 @@ export class RateHead extends Module {
       maxCount: number;
       tied?: Variable;
       cache?: QuantCache | null;
+      trace?: Tensor | null;
     },
   ): Tensor {
     const p = this.args.weight_precision;
@@ -185,7 +196,8 @@ export class RateHead extends Module {
     if (o.scale) w = tf.mul(w, o.scale); // [out, in] = W diag(θ)
     const bits = o.scale ? 32 : WEIGHT_BITS[p];
     record(this.path, counts, w, { encoding: 'integer', timeSteps: 1, maxCount: o.maxCount, bits });
-    const y = tf.div(weightProduct(counts, w), o.divisor); // [M, out]
+    const prod = o.trace ? traceMatMul(counts, o.trace, w) : weightProduct(counts, w); // [M, out]
+    const y = tf.div(prod, o.divisor); // [M, out]
     return this.bias ? tf.add(y, this.bias) : y;
   }
 }

@@ -111,10 +111,28 @@ export interface MixerResult {
   spikeMap?: Tensor;
 }
 
+/** `r(P) / (rowsum(r(P)) + 1e-6)` of a time-mean map `[B, H, Nq, Nk]`. */
+function normaliseRows(rp: Tensor): Tensor {
+  return tf.div(rp, tf.add(tf.sum(rp, -1, true), 1e-6)); // [B, H, Nq, Nk]
+}
+
 /** `mean_T(P) / (mean_T(Z) + 1e-6)`: P `[T, B, H, Nq, Nk]` -> `[B, H, Nq, Nk]`. */
 function rowNormalised(p: Tensor): Tensor {
-  const rp = tf.mean(p, 0); // [B, H, Nq, Nk]
-  return tf.div(rp, tf.add(tf.sum(rp, -1, true), 1e-6)); // [B, H, Nq, Nk]
+  return normaliseRows(tf.mean(p, 0)); // [B, H, Nq, Nk]
+}
+
+/**
+ * The distillation map of a mixer from the time mean `[B, H, Nq, Nk]` of its per-step maps
+ * (the `spikeMap`s): row-normalised for SFSA and SSA, the mean itself for WTA and softmax.
+ * `forward`'s maps are exactly this of the mean of its per-step maps.
+ */
+export function mapFromMean(kind: StudentAttention, mean: Tensor): Tensor {
+  return kind === 'sfsa' || kind === 'ssa' ? normaliseRows(mean) : mean;
+}
+
+/** Whether a mixer carries state across the T steps (the baselines' output LIF runs over T). */
+export function mixesAcrossTime(kind: StudentAttention): boolean {
+  return kind === 'ssa' || kind === 'softmax_spiking';
 }
 
 /**

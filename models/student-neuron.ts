@@ -9,14 +9,23 @@
 // θ `[C]` that the consuming weight layer folds in (`n · (W diag θ)ᵀ = (θ n) Wᵀ`, 2(f)
 // check 4), so weight layers only ever see spikes or integer counts. Each forward starts
 // from a fresh state (every token's T steps are independent of the other tokens).
+// Stepwise execution (the per-step gradient rules of student-grads.ts): while a
+// `NeuronContext` with `stepwise` is active (`withNeuronContext`), every site takes ONE
+// time step `[1, B, ..., C]`, starting from the state it left in the context at the
+// previous step (a constant there: the temporal edges are cut), and with `traces` it also
+// returns the OTTT presynaptic trace `â[t] = λ â[t−1] + s[t]` (kept without a graph; λ the
+// site's leak: 1 − 1/τ for LIF, 1 for IF, `decay` for I-LIF, sigmoid(a) for ASN). A context
+// with `rates` sums the sites' outputs for a firing rate. No context: the default path.
 // NOTE: with T = 1 the integer neurons run their single-step functions: the neuron core's
 // multi-step runners `unstack` T, and tfjs cannot differentiate `unstack` of a length-1
 // axis (its Unpack gradient throws "Argument tensors passed to stack must be a Tensor[]").
 import { tf } from '../src/tf.js';
 import type { Tensor, Variable } from '../src/tf.js';
-import { checkPositiveInt } from '../src/errors.js';
+import { checkPositiveInt, ConfigError, ShapeError } from '../src/errors.js';
 import {
   ASN_THETA_FLOOR,
+  chargeCoefficients,
+  detach,
   asnMultiStep,
   asnStep,
   asnTheta,
@@ -24,12 +33,20 @@ import {
   ilifStep,
   initialASNState,
   initialILIFState,
+  initialLIFState,
   lifMultiStep,
   makeILIFParams,
   parseNeuronConfig,
   validateASNOptions,
 } from '../src/neurons/index.js';
-import type { ILIFParams, LIFParams } from '../src/neurons/index.js';
+import type {
+  ASNParams,
+  ASNState,
+  ILIFParams,
+  ILIFState,
+  LIFParams,
+  LIFState,
+} from '../src/neurons/index.js';
 import { Module } from '../src/layers/index.js';
 
 export const STUDENT_NEURONS = ['lif', 'if', 'ilif', 'asn'] as const;
@@ -113,6 +130,127 @@ export interface SpikeOut {
   s: Tensor;
   /** ASN step θ `[C]` to fold into the consumer's weight; null otherwise. */
   scale: Tensor | null;
+  /** Stepwise with traces: the presynaptic trace of `s` (same shape), for the weight gradient. */
+  trace?: Tensor;
+}
+
+type SiteState = LIFState | ILIFState | ASNState;
+
+/** Options of a `NeuronContext`. */
+export interface NeuronContextOptions {
+  /** Every site runs one time step from the state it left here. Default false. */
+  stepwise?: boolean;
+  /** Stepwise: keep OTTT presynaptic traces and return them with the spikes. Default false. */
+  traces?: boolean;
+  /** Sum every site's output / levels and element count (for `firingRate`). Default false. */
+  rates?: boolean;
+}
+
+/**
+ * Per-run state of the neuron sites outside the default full-T path: membranes carried
+ * between time steps, OTTT traces, firing-rate sums. Tensors it holds are its own; call
+ * `endStep()` after each step's graph is done with the previous states, `dispose()` at the end.
+ */
+export class NeuronContext {
+  readonly stepwise: boolean;
+  readonly traces: boolean;
+  readonly rates: boolean;
+  readonly #states = new Map<StudentNeuron, SiteState>();
+  readonly #traces = new Map<StudentNeuron, Tensor>();
+  /** Replaced tensors, still read by the running step's graph. */
+  #stale: Tensor[] = [];
+  #spikeSum: Tensor | null = null;
+  #units = 0;
+
+  constructor(o: NeuronContextOptions = {}) {
+    this.stepwise = o.stepwise ?? false;
+    this.traces = o.traces ?? false;
+    this.rates = o.rates ?? false;
+    if (this.traces && !this.stepwise) {
+      throw new ConfigError('NeuronContext: traces need stepwise execution');
+    }
+  }
+
+  /** The state `site` left at the previous step, or null before the first step. */
+  state(site: StudentNeuron): SiteState | null {
+    return this.#states.get(site) ?? null;
+  }
+
+  /** The trace of `site` after the previous step, or null. */
+  trace(site: StudentNeuron): Tensor | null {
+    return this.#traces.get(site) ?? null;
+  }
+
+  /** Store `site`'s new state (kept; the old one is freed at `endStep`). */
+  setState(site: StudentNeuron, st: SiteState): void {
+    const old = this.#states.get(site);
+    if (old) this.#stale.push(...Object.values(old));
+    const kept = Object.fromEntries(
+      Object.entries(st).map(([k, t]) => [k, tf.keep(t as Tensor)]),
+    ) as unknown as SiteState;
+    this.#states.set(site, kept);
+  }
+
+  /** Store `site`'s new trace (kept; the old one is freed at `endStep`). */
+  setTrace(site: StudentNeuron, t: Tensor): void {
+    const old = this.#traces.get(site);
+    if (old) this.#stale.push(old);
+    this.#traces.set(site, tf.keep(t));
+  }
+
+  /** Add a site's output `s` (values 0..levels) to the firing-rate sums. */
+  observe(s: Tensor, levels: number): void {
+    const prev = this.#spikeSum;
+    this.#spikeSum = tf.keep(
+      tf.tidy(() => {
+        const part = tf.div(tf.sum(detach(s)), levels);
+        return prev ? tf.add(prev, part) : part;
+      }),
+    );
+    prev?.dispose();
+    this.#units += s.size;
+  }
+
+  /** Mean output per unit and step over everything observed (null if nothing was). */
+  firingRate(): number | null {
+    if (!this.#spikeSum || this.#units === 0) return null;
+    return this.#spikeSum.dataSync()[0] / this.#units;
+  }
+
+  /** Free the states and traces that the last step replaced. */
+  endStep(): void {
+    tf.dispose(this.#stale);
+    this.#stale = [];
+  }
+
+  /** Free everything held. */
+  dispose(): void {
+    this.endStep();
+    for (const st of this.#states.values()) tf.dispose(Object.values(st) as Tensor[]);
+    tf.dispose([...this.#traces.values()]);
+    this.#states.clear();
+    this.#traces.clear();
+    this.#spikeSum?.dispose();
+    this.#spikeSum = null;
+  }
+}
+
+let activeContext: NeuronContext | null = null;
+
+/** The neuron context of the running call, if any. */
+export function activeNeuronContext(): NeuronContext | null {
+  return activeContext;
+}
+
+/** Run `fn` with `ctx` as the active neuron context (the previous one restored after). */
+export function withNeuronContext<R>(ctx: NeuronContext, fn: () => R): R {
+  const prev = activeContext;
+  activeContext = ctx;
+  try {
+    return fn();
+  } finally {
+    activeContext = prev;
+  }
 }
 
 /** One neuron site over `[T, B, ..., C]` currents. */
@@ -144,6 +282,23 @@ export class StudentNeuron extends Module {
 
   /** x: `[T, B, ..., C]` currents -> spikes/counts `[T, B, ..., C]`. Run under a tidy. */
   forward(x: Tensor): SpikeOut {
+    const ctx = activeContext;
+    const out = ctx?.stepwise ? this.step(x, ctx) : this.multiStep(x);
+    if (ctx?.rates) ctx.observe(out.s, this.setup.levels);
+    return out;
+  }
+
+  /** ASN parameters of this site. */
+  private asnParams(): ASNParams {
+    return {
+      a: this.a ?? tf.scalar(this.a0),
+      b: this.b as Variable,
+      ...{ maxCount: this.setup.levels, gamma: 0, gradScale: 'lsq' as const },
+    };
+  }
+
+  /** The default path: all T steps from a fresh state. */
+  private multiStep(x: Tensor): SpikeOut {
     const st = this.setup;
     switch (st.kind) {
       case 'lif':
@@ -156,11 +311,7 @@ export class StudentNeuron extends Module {
         return { s: tf.expandDims(r.counts, 0), scale: null }; // [1, B, ..., C] 0..D
       }
       case 'asn': {
-        const p = {
-          a: this.a ?? tf.scalar(this.a0),
-          b: this.b as Variable,
-          ...{ maxCount: st.levels, gamma: 0, gradScale: 'lsq' as const },
-        };
+        const p = this.asnParams();
         const theta = asnTheta(p); // [C]
         if (x.shape[0] > 1) return { s: asnMultiStep(x, p).counts, scale: theta }; // [T, B, ..., C] 0..D
         const x1 = tf.squeeze(x, [0]); // [B, ..., C]
@@ -168,5 +319,56 @@ export class StudentNeuron extends Module {
         return { s: tf.expandDims(r.counts, 0), scale: theta }; // [1, B, ..., C] 0..D
       }
     }
+  }
+
+  /** Stepwise: one step `[1, B, ..., C]` from the state kept in `ctx` (see the header). */
+  private step(x: Tensor, ctx: NeuronContext): SpikeOut {
+    if (x.shape[0] !== 1) {
+      throw new ShapeError(
+        `${this.path}: stepwise execution takes one time step [1, B, ..., C], got [${x.shape.join(', ')}]`,
+      );
+    }
+    const st = this.setup;
+    const shape = x.shape.slice(1);
+    let out: SpikeOut;
+    let leak: number | Tensor;
+    switch (st.kind) {
+      case 'lif':
+      case 'if': {
+        const prev = (ctx.state(this) as LIFState | null) ?? initialLIFState(shape, st.lif);
+        const r = lifMultiStep(x, st.lif, { state: prev }); // one step, same kernel as the T loop
+        ctx.setState(this, r.state);
+        out = { s: r.spikes, scale: null }; // [1, B, ..., C] 0/1
+        leak = chargeCoefficients(st.lif.charge, st.lif.vReset).lambda;
+        break;
+      }
+      case 'ilif': {
+        const x1 = tf.reshape(x, shape); // [B, ..., C]
+        const prev = (ctx.state(this) as ILIFState | null) ?? initialILIFState(shape);
+        const r = ilifStep(x1, prev, st.ilif);
+        ctx.setState(this, r.state);
+        out = { s: tf.expandDims(r.counts, 0), scale: null }; // [1, B, ..., C] 0..D
+        leak = st.ilif.decay;
+        break;
+      }
+      case 'asn': {
+        const p = this.asnParams();
+        const x1 = tf.reshape(x, shape); // [B, ..., C]
+        const prev = (ctx.state(this) as ASNState | null) ?? initialASNState(shape);
+        const r = asnStep(x1, prev, p);
+        ctx.setState(this, r.state);
+        out = { s: tf.expandDims(r.counts, 0), scale: asnTheta(p) }; // [1, B, ..., C] 0..D
+        leak = this.a ? detach(tf.sigmoid(this.a)) : 1 / (1 + Math.exp(-this.a0)); // [C] or scalar
+        break;
+      }
+    }
+    if (ctx.traces) {
+      const prev = ctx.trace(this);
+      const s = detach(out.s); // [1, B, ..., C]
+      const trace = prev ? tf.add(tf.mul(prev, leak), s) : s; // â[t] = λ â[t−1] + s[t]
+      ctx.setTrace(this, trace);
+      out.trace = trace;
+    }
+    return out;
   }
 }

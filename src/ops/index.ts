@@ -1,6 +1,6 @@
 // Public surface of src/ops: the routed matrix product every snnlm module uses
 // (`matMul`, fast forward and backward on wasm), its route planner and cost model,
-// and the stored weight transpose of inference heads.
+// the stored weight transpose of inference heads, and the trace-gradient product of OTTT.
 export { matMul, matMulRouted } from './matmul.js';
 export {
   LOOP_MIN_ROWS,
@@ -20,3 +20,4 @@ export type {
   PlanOptions,
 } from './matmul-plan.js';
 export { TransposeCache, matMulWeightT } from './transpose-cache.js';
+export { traceMatMul } from './trace-matmul.js';
