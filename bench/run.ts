@@ -13,6 +13,7 @@ import { benchMatmul } from './matmul.js';
 import { benchMatmulRoutes } from './matmul-routes.js';
 import { benchModels } from './models.js';
 import { benchNeurons } from './neurons.js';
+import { benchServeLoad } from './serve-load.js';
 import { benchStudentMemory } from './student-memory.js';
 
 type Workload = { name: string; run: (reps: number) => Promise<unknown> };
@@ -29,6 +30,8 @@ const workloads: Workload[] = [
   { name: 'lif_vs_relu_fwd_bwd', run: (reps) => benchNeurons(reps) },
   { name: 'lm_prefill_decode', run: (reps) => benchModels(reps) },
   { name: 'student_memory', run: (reps) => benchStudentMemory(reps < 7) },
+  // 16 streaming clients against the served teacher and student (10 s each with --quick).
+  { name: 'serve_load', run: (reps) => benchServeLoad({ durationS: reps <= 3 ? 10 : 30 }) },
 ];
 
 async function main(): Promise<void> {

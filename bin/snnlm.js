@@ -5,6 +5,7 @@ import { main } from '../dist/src/cli.js';
 // Registers the model commands (convert, generate) before the CLI dispatches.
 import '../dist/models/cli.js';
 import '../dist/datasets/cli.js';
+import '../dist/serve/cli.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

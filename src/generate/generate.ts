@@ -24,6 +24,20 @@ export type GenerateTokenizer = Pick<Tokenizer, 'encode' | 'detokenizer' | 'eosI
  */
 export type OnToken = (text: string, id: number | null) => void;
 
+/** Extra control of a `generate` call. */
+export interface GenerateControl {
+  /**
+   * Abort generation. Checked before every decode call; when a signal is given,
+   * generation also yields to the event loop between tokens, so that an abort (a
+   * client gone, a timeout) can arrive while it runs. An aborted call rejects with
+   * the signal's reason and disposes its state.
+   */
+  signal?: AbortSignal;
+}
+
+/** Let queued events (timers, sockets, worker messages) run. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Why generation ended: an EOS id or a stop string (`stop`), or the token budget (`length`). */
 export type FinishReason = 'stop' | 'length';
 
@@ -85,7 +99,10 @@ export async function generate(
   prompt: string | readonly number[],
   options: GenerateOptions = {},
   onToken?: OnToken,
+  control: GenerateControl = {},
 ): Promise<GenerateResult> {
+  const signal = control.signal;
+  signal?.throwIfAborted();
   const start = performance.now();
   const o = resolveGenerateOptions(mergeOptions({}, options), tokenizer.eosId);
   const promptIds = typeof prompt === 'string' ? tokenizer.encode(prompt) : [...prompt];
@@ -140,6 +157,10 @@ export async function generate(
         break;
       }
       if (ids.length >= budget) break;
+      if (signal) {
+        await yieldToEventLoop();
+        signal.throwIfAborted();
+      }
       logits = await feed(model, state, [id]);
     }
   } finally {

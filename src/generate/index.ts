@@ -2,7 +2,13 @@
 // the generation loop, sampling, the seeded generator and stop strings.
 export type { CausalLM, DecodeState, ForwardOptions, LMOutput } from './types.js';
 export { generate } from './generate.js';
-export type { GenerateResult, GenerateTokenizer, OnToken, FinishReason } from './generate.js';
+export type {
+  GenerateControl,
+  GenerateResult,
+  GenerateTokenizer,
+  OnToken,
+  FinishReason,
+} from './generate.js';
 export {
   DEFAULT_MAX_TOKENS,
   resolveGenerateOptions,
