@@ -12,6 +12,7 @@ import { initBackend } from '../src/backend.js';
 import { benchMatmul } from './matmul.js';
 import { benchMatmulRoutes } from './matmul-routes.js';
 import { benchModels } from './models.js';
+import { benchEvalPiqa } from './eval-piqa.js';
 import { benchNeurons } from './neurons.js';
 import { benchServeLoad } from './serve-load.js';
 import { benchStudentMemory } from './student-memory.js';
@@ -32,6 +33,7 @@ const workloads: Workload[] = [
   { name: 'student_memory', run: (reps) => benchStudentMemory(reps < 7) },
   // 16 streaming clients against the served teacher and student (10 s each with --quick).
   { name: 'serve_load', run: (reps) => benchServeLoad({ durationS: reps <= 3 ? 10 : 30 }) },
+  { name: 'eval_piqa_examples_per_s', run: (reps) => benchEvalPiqa(reps) },
 ];
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@ import { main } from '../dist/src/cli.js';
 import '../dist/models/cli.js';
 import '../dist/datasets/cli.js';
 import '../dist/serve/cli.js';
+import '../dist/eval/cli.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
