@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend.js';
+import { benchDataParallel } from './data-parallel.js';
 import { benchMatmul } from './matmul.js';
 import { benchMatmulRoutes } from './matmul-routes.js';
 import { benchModels } from './models.js';
@@ -34,6 +35,7 @@ const workloads: Workload[] = [
   // 16 streaming clients against the served teacher and student (10 s each with --quick).
   { name: 'serve_load', run: (reps) => benchServeLoad({ durationS: reps <= 3 ? 10 : 30 }) },
   { name: 'eval_piqa_examples_per_s', run: (reps) => benchEvalPiqa(reps) },
+  { name: 'data_parallel_train', run: (reps) => benchDataParallel(reps) },
 ];
 
 async function main(): Promise<void> {

@@ -39,3 +39,22 @@ export { findLatestCheckpoint, loadCheckpoint, checkpointTensors } from './check
 export type { LoadedCheckpoint } from './checkpoint-load.js';
 export { installStopSignal } from './stop-signal.js';
 export type { StopSignal, StopSignalOptions, SignalTarget } from './stop-signal.js';
+export {
+  DataParallelEngine,
+  DataParallelError,
+  paramLayout,
+  shardSeed,
+  splitTokenBatch,
+} from './data-parallel.js';
+export type {
+  DataParallelOptions,
+  DataParallelResult,
+  DataParallelTask,
+  ParamSlot,
+  ShardContext,
+  ShardGrads,
+  ShardReport,
+  TaskInfo,
+  TaskSetup,
+  TokenBatch,
+} from './data-parallel.js';
