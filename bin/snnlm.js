@@ -7,6 +7,7 @@ import '../dist/models/cli.js';
 import '../dist/datasets/cli.js';
 import '../dist/serve/cli.js';
 import '../dist/eval/cli.js';
+import '../dist/distill/cli.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
