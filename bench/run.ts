@@ -17,6 +17,7 @@ import { benchEvalPiqa } from './eval-piqa.js';
 import { benchNeurons } from './neurons.js';
 import { benchServeLoad } from './serve-load.js';
 import { benchStudentMemory } from './student-memory.js';
+import { benchVisionMemory } from './vision-memory.js';
 
 type Workload = { name: string; run: (reps: number) => Promise<unknown> };
 
@@ -31,11 +32,12 @@ const workloads: Workload[] = [
   { name: 'matmul_routes', run: (reps) => benchMatmulRoutes(reps) },
   { name: 'lif_vs_relu_fwd_bwd', run: (reps) => benchNeurons(reps) },
   { name: 'lm_prefill_decode', run: (reps) => benchModels(reps) },
-  { name: 'student_memory', run: (reps) => benchStudentMemory(reps < 7) },
   // 16 streaming clients against the served teacher and student (10 s each with --quick).
   { name: 'serve_load', run: (reps) => benchServeLoad({ durationS: reps <= 3 ? 10 : 30 }) },
   { name: 'eval_piqa_examples_per_s', run: (reps) => benchEvalPiqa(reps) },
   { name: 'data_parallel_train', run: (reps) => benchDataParallel(reps) },
+  { name: 'student_memory', run: (reps) => benchStudentMemory(reps < 7) },
+  { name: 'vision_memory', run: () => benchVisionMemory() },
 ];
 
 async function main(): Promise<void> {

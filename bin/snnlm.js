@@ -4,10 +4,11 @@
 import { main } from '../dist/src/cli.js';
 // Registers the model commands (convert, generate) before the CLI dispatches.
 import '../dist/models/cli.js';
-import '../dist/datasets/cli.js';
-import '../dist/serve/cli.js';
 import '../dist/eval/cli.js';
+import '../dist/serve/cli.js';
+import '../dist/datasets/cli.js';
 import '../dist/distill/cli.js';
+import '../dist/vision/cli.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -16,3 +16,8 @@ export { SpikingNeuron, SPIKINGFORMER_LIF } from './spiking-neuron.js';
 export type { SpikingNeuronArgs } from './spiking-neuron.js';
 export { SpikingMLP } from './spiking-mlp.js';
 export type { SpikingMLPArgs } from './spiking-mlp.js';
+export { Conv2d, conv2dTrace, convOutSize, im2col } from './conv2d.js';
+export type { Conv2dArgs, Conv2dCallOptions } from './conv2d.js';
+export { POOL_KINDS, checkPoolKind, pool2d, pooledSize } from './pool.js';
+export type { PoolKind } from './pool.js';
+export { scaledWeightStandardization } from './weight-standardization.js';

@@ -40,6 +40,30 @@ export type { LoadedCheckpoint } from './checkpoint-load.js';
 export { installStopSignal } from './stop-signal.js';
 export type { StopSignal, StopSignalOptions, SignalTarget } from './stop-signal.js';
 export {
+  IMPLICIT_SOLVERS,
+  solveImplicit,
+  solveBackward,
+  autodiffLinearization,
+  linearizeEquilibrium,
+  fixedPointEquilibrium,
+  equilibriumResidual,
+  crossEntropyLoss,
+  lossAndRateGradient,
+  implicitParameterGradients,
+  ideGradients,
+  disposeEquilibriumGradients,
+} from './ide.js';
+export type {
+  LinearizedEquilibrium,
+  EquilibriumNetwork,
+  ImplicitSolver,
+  ImplicitSolveOptions,
+  ImplicitSolveResult,
+  LogitLoss,
+  IDEOptions,
+  EquilibriumGradients,
+} from './ide.js';
+export {
   DataParallelEngine,
   DataParallelError,
   paramLayout,
@@ -58,3 +82,46 @@ export type {
   TaskSetup,
   TokenBatch,
 } from './data-parallel.js';
+export { spikingSolve, spideGradients, linearResidual } from './spide.js';
+export type {
+  SpikingSolveOptions,
+  SpikingSolveResult,
+  SPIDEOptions,
+  SPIDEGradients,
+} from './spide.js';
+export {
+  ONLINE_RULES,
+  chooseSteps,
+  detachState,
+  disposeState,
+  onlineBatch,
+  onlineGradients,
+  onlineTrainStep,
+  stateTensors,
+  stepLoss,
+  stepLossGrad,
+} from './online.js';
+export type {
+  LayerRecord,
+  OnlineOptions,
+  OnlineResult,
+  OnlineRule,
+  SpikingStepNet,
+  StepLossOptions,
+  StepOptions,
+  StepOutput,
+  StepState,
+} from './online.js';
+export { HebbianSubspace, HLOP, continualMetrics } from './hlop.js';
+export type { HebbianSubspaceOptions, ContinualMetrics } from './hlop.js';
+export { clampThresholds, dsrGradients, dsrRate, dsrTrainStep } from './dsr.js';
+export type { DsrMapping, DsrOptions, DsrResult, LayeredStepNet } from './dsr.js';
+export {
+  SEI_DEFAULT_NEURON,
+  SEI_BINARY_NO_DECAY,
+  SEIBinarySNN,
+  distillationLoss,
+} from './sei-bwsnn.js';
+export type { SEIBinarySNNConfig, SEIForward, DistillationOptions } from './sei-bwsnn.js';
+export { Opzo, feedbackUpdate } from './opzo.js';
+export type { FcStepNet, OpzoOptions } from './opzo.js';
