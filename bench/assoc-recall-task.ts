@@ -16,6 +16,7 @@ import type { Rng } from '../src/generate/rng.js';
 import { AdamW, makeSchedule, optimizerStep, valueAndGrads } from '../src/train/index.js';
 import { buildModel, studentPreset } from '../models/index.js';
 import type { SpikingCausalLM } from '../models/index.js';
+import type { JsonObject } from '../src/io/index.js';
 
 /** Shape of the task. */
 export interface RecallTask {
@@ -88,6 +89,8 @@ export interface RecallModelOptions {
   timeSteps?: number;
   wtaK?: number;
   attentionType?: 'cwssa' | 'sfsa' | 'ssa' | 'softmax_spiking';
+  /** Further config.json fields (diagnostics: neuron, thresholds, norms...). */
+  config?: JsonObject;
 }
 
 /** WD-Spikingformer (D 64, L 2, H 2, T 2 by default) sized for the task. */
@@ -102,8 +105,32 @@ export function buildRecallModel(task: RecallTask, o: RecallModelOptions = {}): 
     max_position_embeddings: seqLength(task),
     attention_type: attention,
     ...(attention === 'cwssa' ? { wta_k: o.wtaK ?? 1 } : {}),
+    ...(o.config ?? {}),
   });
   return buildModel(config, 'assoc-recall') as SpikingCausalLM;
+}
+
+/** What training and evaluation need of a model (a spiking student or a softmax reference). */
+export type RecallModel = Pick<
+  SpikingCausalLM,
+  'forward' | 'namedParameters' | 'train' | 'eval' | 'training' | 'dispose'
+>;
+
+/**
+ * The softmax reference of the same shape: a float LLaMA (RoPE, softmax attention, SwiGLU
+ * MLP 4D) with D, L, H of the student — what the task costs a non-spiking model under the
+ * same recipe (a calibration of the budget, not part of check 7).
+ */
+export function buildRecallReference(task: RecallTask, o: RecallModelOptions = {}): RecallModel {
+  const D = o.hiddenSize ?? 64;
+  const H = o.heads ?? 2;
+  const config = {
+    ...{ model_type: 'llama', vocab_size: vocabSize(task), hidden_size: D },
+    ...{ intermediate_size: 4 * D, num_hidden_layers: o.layers ?? 2, num_attention_heads: H },
+    ...{ num_key_value_heads: H, max_position_embeddings: seqLength(task) },
+    ...{ rms_norm_eps: 1e-5, initializer_range: 0.02, tie_word_embeddings: false },
+  };
+  return buildModel(config, 'assoc-recall reference') as unknown as RecallModel;
 }
 
 /** Names of the attention output projections (zeroed and frozen in the control). */
@@ -115,7 +142,7 @@ export const isAttnOut = (name: string): boolean => /^layers\.\d+\.attn\.o\.weig
  * adds exactly 0 to the residual stream, so no position sees any other. Returns the
  * parameters left to train (everything but those weights).
  */
-export function zeroAttention(model: SpikingCausalLM): [string, Variable][] {
+export function zeroAttention(model: RecallModel): [string, Variable][] {
   for (const [name, v] of model.namedParameters()) {
     if (isAttnOut(name)) tf.tidy(() => v.assign(tf.zerosLike(v)));
   }
@@ -123,21 +150,21 @@ export function zeroAttention(model: SpikingCausalLM): [string, Variable][] {
 }
 
 /** Logits at the answer (last) position `[B, V]`. */
-function answerLogits(model: SpikingCausalLM, ids: Tensor): Tensor {
+function answerLogits(model: RecallModel, ids: Tensor): Tensor {
   const logits = model.forward(ids).logits; // [B, N, V]
   const [B, N, V] = logits.shape as [number, number, number];
   return tf.reshape(tf.slice(logits, [0, N - 1, 0], [B, 1, V]), [B, V]);
 }
 
 /** Mean cross-entropy on the answer position. Run under a tidy / tape. */
-export function recallLoss(model: SpikingCausalLM, batch: RecallBatch): Scalar {
+export function recallLoss(model: RecallModel, batch: RecallBatch): Scalar {
   const logits = answerLogits(model, batch.ids);
   const onehot = tf.oneHot(batch.targets, logits.shape[1] as number);
   return tf.losses.softmaxCrossEntropy(onehot, logits) as Scalar;
 }
 
 /** Accuracy (argmax over the whole vocabulary) on a fixed held-out batch, eval mode. */
-export function recallAccuracy(model: SpikingCausalLM, batch: RecallBatch): number {
+export function recallAccuracy(model: RecallModel, batch: RecallBatch): number {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -180,7 +207,7 @@ export interface RecallRun {
 
 /** Train `model` on fresh batches; accuracy on `heldOut` every `evalEvery` steps and at the end. */
 export async function trainRecall(
-  model: SpikingCausalLM,
+  model: RecallModel,
   task: RecallTask,
   heldOut: RecallBatch,
   o: RecallTrainOptions,

@@ -7,18 +7,27 @@
 //   node --import tsx bench/assoc-recall.ts
 //   node --import tsx bench/assoc-recall.ts --steps 3000 --pairs 4 --lr 3e-3 --wta-k 1
 //   node --import tsx bench/assoc-recall.ts --only full --attention softmax_spiking   (diagnostic)
+//   node --import tsx bench/assoc-recall.ts --only reference   (softmax LLaMA of the same shape)
+// `--only reference` trains a float softmax LLaMA with the same D, L, H under the same
+// recipe: a calibration of the step budget (not part of check 7).
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend.js';
 import { tf } from '../src/tf.js';
 import { createRng } from '../src/generate/rng.js';
 import {
   buildRecallModel,
+  buildRecallReference,
   recallBatch,
   seqLength,
   trainRecall,
   vocabSize,
 } from './assoc-recall-task.js';
-import type { RecallModelOptions, RecallRun, RecallTask } from './assoc-recall-task.js';
+import type {
+  RecallModel,
+  RecallModelOptions,
+  RecallRun,
+  RecallTask,
+} from './assoc-recall-task.js';
 
 async function main(): Promise<void> {
   const { values: v } = parseArgs({
@@ -42,7 +51,7 @@ async function main(): Promise<void> {
       'eval-every': { type: 'string', default: '250' },
       'eval-size': { type: 'string', default: '512' },
       seed: { type: 'string', default: '1' },
-      only: { type: 'string' }, // "full" or "zero"
+      only: { type: 'string' }, // "full", "zero" or "reference"
     },
   });
   const num = (k: keyof typeof v): number => {
@@ -73,9 +82,12 @@ async function main(): Promise<void> {
     evalEvery: num('eval-every'),
   };
   const runs: Record<string, RecallRun> = {};
-  for (const variant of ['full', 'zero_attention'] as const) {
+  const variants =
+    v.only === 'reference' ? (['reference'] as const) : (['full', 'zero_attention'] as const);
+  for (const variant of variants) {
     if (v.only && !variant.startsWith(v.only)) continue;
-    const m = buildRecallModel(task, model);
+    const m: RecallModel =
+      variant === 'reference' ? buildRecallReference(task, model) : buildRecallModel(task, model);
     const zero = variant === 'zero_attention';
     try {
       runs[variant] = await trainRecall(m, task, heldOut, {
@@ -97,8 +109,8 @@ async function main(): Promise<void> {
     cpus: (await import('node:os')).cpus().length,
     task: { ...task, seq_length: seqLength(task), vocab_size: vocabSize(task) },
     model: {
-      model_type: 'wd-spikingformer',
-      attention_type: model.attentionType,
+      model_type: v.only === 'reference' ? 'llama' : 'wd-spikingformer',
+      attention_type: v.only === 'reference' ? 'softmax' : model.attentionType,
       hidden_size: model.hiddenSize,
       num_hidden_layers: model.layers,
       num_attention_heads: model.heads,

@@ -236,6 +236,14 @@ export class BertModel extends Module {
 /** Registry entry of `model_type: "bert"`. */
 export const BERT_SPEC: ModelSpec = {
   description: 'BERT encoder (HF BertModel / BertForMaskedLM / BertForSequenceClassification)',
-  fromConfig: (config, source) => new BertModel(config, { source }),
+  fromConfig: (config, source, o) => new BertModel(config, { source, seed: o?.seed }),
   checkpoint: bertCheckpoint,
+  // A body saved with another head (an MLM folder has no pooler and no classifier, as
+  // transformers' BertForMaskedLM saves it): the pooler and the classifier start fresh.
+  freshHeads: (config) => {
+    const head = bertHead(config);
+    const pair = (n: string) => [`${n}.weight`, `${n}.bias`];
+    if (head === 'classification') return [pair('pooler'), pair('classifier')];
+    return head === 'none' ? [pair('pooler')] : [];
+  },
 };

@@ -22,6 +22,6 @@ export class BiSpikCLMForCausalLM extends SpikingCausalLM {
 /** Registry entry of `model_type: "bispikclm"`. */
 export const BISPIKCLM_SPEC: ModelSpec = {
   description: 'BiSpikCLM binary spiking decoder (SFSA, binary weights, MatMul-free)',
-  fromConfig: (config, source) => new BiSpikCLMForCausalLM(config, { source }),
+  fromConfig: (config, source, o) => new BiSpikCLMForCausalLM(config, { source, seed: o?.seed }),
   checkpoint: studentCheckpoint,
 };

@@ -1,13 +1,21 @@
 // Pieces every softmax-attention causal LM of models/ shares to implement the
 // `CausalLM` contract (src/generate/types.ts): input checks with clear errors,
-// the KV-cache decoding state, and position ids for left-padded batches.
+// the KV-cache decoding state, position ids for left-padded batches, and the padding
+// mask a decoding state accumulates over its calls (`DecodePadding`, shared with the
+// spiking decoders).
 import { tf } from '../src/tf.js';
 import type { Tensor } from '../src/tf.js';
 import { ConfigError, ShapeError } from '../src/errors.js';
 import { KVCache } from '../src/attention/index.js';
 import { checkPositiveInt } from '../src/errors.js';
 import { Module } from '../src/layers/index.js';
-import type { CausalLM, DecodeState, ForwardOptions, LMOutput } from '../src/generate/types.js';
+import type {
+  CausalLM,
+  DecodeCallOptions,
+  DecodeState,
+  ForwardOptions,
+  LMOutput,
+} from '../src/generate/types.js';
 
 /**
  * Check token ids `[B, N]` int32 against a context of `maxPositions` starting at
@@ -35,12 +43,68 @@ export function checkIds(
   return [B, N];
 }
 
+/** What a decoding call reads of the padding: both null while no mask was ever given. */
+export interface DecodePaddingView {
+  /** `[B, length + n]` float32 0/1 over every consumed position and the fed ones. */
+  mask: Tensor | null;
+  /** `[B, n]` int32 positions of the fed ids, counting real tokens only (`positionsFromMask`). */
+  positions: Tensor | null;
+}
+
+/**
+ * The padding mask of one decoding state (`DecodeCallOptions.attentionMask`): null until a
+ * call passes a mask (the unpadded fast path stays as it was); from then on it covers
+ * every consumed position, later calls without a mask adding real tokens (ones).
+ */
+export class DecodePadding {
+  #mask: Tensor | null = null; // [B, length] float32 0/1, kept
+
+  /** Check a call's mask `[B, n]` before the state changes (errors name `who`). */
+  check(mask: Tensor | null | undefined, batch: number, n: number, who: string): void {
+    if (mask && (mask.rank !== 2 || mask.shape[0] !== batch || mask.shape[1] !== n)) {
+      throw new ShapeError(
+        `${who}: attentionMask must be [B, n] = [${batch}, ${n}] (the fed ids), got [${mask.shape.join(', ')}]`,
+      );
+    }
+  }
+
+  /**
+   * Record the fed positions (`length` consumed before, `n` fed, `batch` rows) and return
+   * the full mask and the positions of the fed ids. Call under the decode's tidy: the new
+   * full mask is kept by the state, `positions` belongs to the tidy.
+   */
+  feed(
+    mask: Tensor | null | undefined,
+    batch: number,
+    n: number,
+    length: number,
+  ): DecodePaddingView {
+    if (!mask && !this.#mask) return { mask: null, positions: null };
+    const fed = mask
+      ? tf.cast(tf.notEqual(mask, 0), 'float32') // [B, n]
+      : tf.ones([batch, n], 'float32');
+    const prev = this.#mask ?? (length > 0 ? tf.ones([batch, length], 'float32') : null);
+    const full = tf.keep(prev ? tf.concat([prev, fed], 1) : fed); // [B, length + n]
+    this.#mask?.dispose();
+    this.#mask = full;
+    const positions = tf.slice(positionsFromMask(full), [0, length], [batch, n]); // [B, n]
+    return { mask: full, positions };
+  }
+
+  dispose(): void {
+    this.#mask?.dispose();
+    this.#mask = null;
+  }
+}
+
 /** Decoding state of a softmax-attention LM: its KV cache, owned by the caller. */
 export class KVDecodeState implements DecodeState {
   /** The per-layer cache; `cache.length` is the position of the next token. */
   readonly cache: KVCache;
   /** The model that made it (a state only works with its own model). */
   readonly owner: object;
+  /** Left padding seen so far (see `DecodeCallOptions.attentionMask`). */
+  readonly padding = new DecodePadding();
 
   constructor(owner: object, cache: KVCache) {
     this.owner = owner;
@@ -57,6 +121,7 @@ export class KVDecodeState implements DecodeState {
 
   dispose(): void {
     this.cache.dispose();
+    this.padding.dispose();
   }
 }
 
@@ -141,11 +206,22 @@ export abstract class KVCacheCausalLM extends Module implements CausalLM {
     return new KVDecodeState(this, cache);
   }
 
-  /** Feed `ids` `[B, n]` after the cached positions; returns their logits `[B, n, V]`. */
-  decode(ids: Tensor, state: DecodeState): Tensor {
+  /**
+   * Feed `ids` `[B, n]` after the cached positions; returns their logits `[B, n, V]`.
+   * With `options.attentionMask` (left padding) padded keys are masked and positions
+   * count real tokens only, so a padded row's logits equal the row decoded alone.
+   */
+  decode(ids: Tensor, state: DecodeState, options: DecodeCallOptions = {}): Tensor {
     const st = checkState(state, this, ids.shape[0] as number);
-    checkIds(ids, this.maxPositions, `${this.modelType} decode`, st.length);
-    const offset = st.cache.reserve(ids.shape[1] as number);
-    return tf.tidy(() => this.run(ids, offset, st.cache, {}).logits);
+    const who = `${this.modelType} decode`;
+    const [B, n] = checkIds(ids, this.maxPositions, who, st.length);
+    st.padding.check(options.attentionMask, B, n, who);
+    const length = st.length;
+    const offset = st.cache.reserve(n);
+    return tf.tidy(() => {
+      const pad = st.padding.feed(options.attentionMask, B, n, length);
+      const o = { attentionMask: pad.mask, positionIds: pad.positions };
+      return this.run(ids, offset, st.cache, o).logits;
+    });
   }
 }

@@ -80,17 +80,29 @@ function fileOf(source: TensorSource, name: string): string {
 
 const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 
+/** Options of `loadWeights`. */
+export interface LoadWeightsOptions {
+  /**
+   * Groups of our parameter names that may be absent from the checkpoint as a whole (a
+   * new task head): such a group keeps the model's own (seeded) initialisation. A group
+   * the checkpoint holds only in part is still reported as missing tensors.
+   */
+  fresh?: readonly (readonly string[])[];
+}
+
 /**
  * Load every parameter of `model` from `source` through `table`. Every name and
  * shape is checked before anything is read: a missing, unexpected, mis-shaped or
  * non-float tensor is a FormatError naming the tensor (checkpoint and our name)
- * and its file, listing all problems at once.
+ * and its file, listing all problems at once. Returns the names of `options.fresh`
+ * parameters left at their initialisation (none by default).
  */
 export async function loadWeights(
   model: Parameterised,
   source: TensorSource,
   table: CheckpointTable,
-): Promise<void> {
+  options: LoadWeightsOptions = {},
+): Promise<{ fresh: string[] }> {
   const expected = new Map(model.namedParameters().map(([n, v]) => [n, v.shape]));
   const plan: { hf: string; ours: string; transpose: boolean }[] = [];
   const problems: string[] = [];
@@ -122,8 +134,13 @@ export async function loadWeights(
     }
     plan.push({ hf, ours: hit.name, transpose: hit.rule.transpose ?? false });
   }
+  const fresh = new Set(
+    (options.fresh ?? [])
+      .filter((g) => g.length > 0 && g.every((n) => expected.has(n) && !seen.has(n)))
+      .flat(),
+  );
   for (const name of expected.keys()) {
-    if (!seen.has(name)) {
+    if (!seen.has(name) && !fresh.has(name)) {
       const hf = oursToHf(table, name)?.name ?? '(unmapped)';
       problems.push(`missing tensor "${hf}" (for ${name}) in ${source.file}`);
     }
@@ -142,10 +159,13 @@ export async function loadWeights(
       state.set(p.ours, p.transpose ? tf.tidy(() => tf.transpose(t)) : t);
       if (p.transpose) t.dispose();
     }
+    // fresh parameters keep their initialisation (loadState wants every parameter)
+    for (const [n, v] of model.namedParameters()) if (fresh.has(n)) state.set(n, tf.clone(v));
     model.loadState(state);
   } finally {
     tf.dispose([...state.values()]);
   }
+  return { fresh: [...fresh] };
 }
 
 /**

@@ -193,6 +193,6 @@ export class GPT2LMHeadModel extends KVCacheCausalLM {
 /** Registry entry of `model_type: "gpt2"`. */
 export const GPT2_SPEC: ModelSpec = {
   description: 'GPT-2 decoder (HF GPT2LMHeadModel): learned positions, LayerNorm, gelu_new',
-  fromConfig: (config, source) => new GPT2LMHeadModel(config, { source }),
+  fromConfig: (config, source, o) => new GPT2LMHeadModel(config, { source, seed: o?.seed }),
   checkpoint: gpt2Checkpoint,
 };

@@ -4,9 +4,14 @@
 // and BiSpikCLM, with their gradient rules bptt / sltt / sltt-k / ottt).
 export { MODEL_TYPES, knownModelTypes, modelSpec, buildModel } from './registry.js';
 export { loadPretrained, loadCausalLM, savePretrained } from './pretrained.js';
-export type { SavePretrainedOptions } from './pretrained.js';
+export type { LoadPretrainedOptions, SavePretrainedOptions } from './pretrained.js';
 export { loadWeights, checkpointTensors, hfToOurs, oursToHf } from './checkpoint.js';
-export type { CheckpointTable, TensorRule, Parameterised } from './checkpoint.js';
+export type {
+  CheckpointTable,
+  LoadWeightsOptions,
+  TensorRule,
+  Parameterised,
+} from './checkpoint.js';
 export { ConfigReader } from './config.js';
 export type { NumberField } from './config.js';
 export { isCausalLM } from './types.js';
@@ -53,16 +58,25 @@ export {
   NEURON_FIELDS,
   StudentNeuron,
   NeuronContext,
+  NASN_EPS,
   activeNeuronContext,
+  studentNeuronSetup,
   withNeuronContext,
 } from './student-neuron.js';
 export type {
+  NeuronFields,
   StudentNeuronKind,
+  StudentNeuronSetup,
   SpikeCoding,
   SpikeOut,
   NeuronContextOptions,
 } from './student-neuron.js';
-export { STUDENT_SIZES, studentPreset, studentCheckpoint } from './student-presets.js';
+export {
+  STUDENT_SIZES,
+  studentPreset,
+  studentCheckpoint,
+  studentHeadOf,
+} from './student-presets.js';
 export type { StudentSize } from './student-presets.js';
 export { SpikingStudent } from './student-base.js';
 export type { StudentOptions } from './student-base.js';
@@ -79,6 +93,7 @@ export { BiSpikCLMForCausalLM, BISPIKCLM_SPEC } from './bispikclm.js';
 export { WESpikingformer, WE_SPIKINGFORMER_SPEC } from './we-spikingformer.js';
 export type { WEForwardOptions, WEOutput } from './we-spikingformer.js';
 export { GRADIENT_RULES, checkStepwise, studentValueAndGrads } from './student-grads.js';
+export { qkvNormGain } from './student-block.js';
 export type {
   GradientRule,
   StudentFeatures,

@@ -230,6 +230,6 @@ export class LlamaForCausalLM extends KVCacheCausalLM {
 /** Registry entry of `model_type: "llama"`. */
 export const LLAMA_SPEC: ModelSpec = {
   description: 'LLaMA decoder (HF LlamaForCausalLM): RMSNorm, RoPE, GQA, SwiGLU',
-  fromConfig: (config, source) => new LlamaForCausalLM(config, { source }),
+  fromConfig: (config, source, o) => new LlamaForCausalLM(config, { source, seed: o?.seed }),
   checkpoint: llamaCheckpoint,
 };

@@ -51,7 +51,10 @@ export interface TrunkOutput {
 export interface TrunkCall {
   /** Position of the first id (cached positions). */
   offset: number;
+  /** `[B, Nk]` 1 = token, 0 = padding over the keys (cached + new while decoding). */
   attentionMask?: Tensor | null;
+  /** `[B, N]` int32 positions of the ids (left padding); default `offset..offset+N-1`. */
+  positionIds?: Tensor | null;
   caches?: MixerCache[] | null;
   hidden?: boolean;
   maps?: boolean;
@@ -146,7 +149,9 @@ export abstract class SpikingStudent extends Module {
     const [B, N] = ids.shape as [number, number];
     const c = this.config;
     const [T, D] = [c.time_steps, c.hidden_size];
-    const pos = tf.slice(this.posEmbed.weight, [o.offset, 0], [N, D]); // [N, D]
+    const pos = o.positionIds
+      ? this.posEmbed.forward(o.positionIds) // [B, N, D]
+      : tf.slice(this.posEmbed.weight, [o.offset, 0], [N, D]); // [N, D]
     const x0 = tf.add(this.embed.forward(ids), pos); // [B, N, D]
     const rec = activeRecorder();
     if (rec) {

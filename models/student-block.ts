@@ -58,6 +58,22 @@ function makeNorm(kind: StudentNorm, D: number, eps: number): Norm {
     : new LayerNorm({ normalized_shape: D, eps });
 }
 
+/**
+ * Initial gain of the norms in front of the Q, K, V neurons [P]: τ for LIF neurons under the
+ * winner-take-all mixers, 1 otherwise. Reason: the norm gives unit-RMS currents and the LIF
+ * charges `x/τ` per step (decay-input form, 0.3), so with gain 1, τ 2, θ 1 and T 2 only
+ * about 5 % of the Q/K/V units fire at initialisation; the coincidence counts Q·Kᵀ are then
+ * 0 for whole rows, 80-95 % of the WTA rows are silent (no winner), and a silent row passes
+ * no gradient to Q, K or V (`O = 0`, and the normalised output's gradient is 0 when m = 0),
+ * so heads start — and in our associative-recall runs (bench/assoc-recall.ts) stay — dead.
+ * Gain τ makes the first step charge the normalised current itself (as an IF neuron would):
+ * about 20 % of the units fire and almost every row has a winner. Learned afterwards.
+ */
+export function qkvNormGain(c: StudentConfig, neuron: StudentNeuronSetup): number {
+  const wta = c.attention_type === 'wssa' || c.attention_type === 'cwssa';
+  return wta && neuron.kind === 'lif' ? c.tau : 1;
+}
+
 /** Run a norm, listing it as a non-AC op (one rsqrt per token, 6.1) when counting. */
 function normed(norm: Norm, x: Tensor): Tensor {
   const rec = activeRecorder();
@@ -114,6 +130,8 @@ export class StudentAttentionBlock extends SpikingSubBlock {
     this.inSn = this.neuron('in_sn', D);
     const proj = ['q', 'k', 'v'].map((p) => this.linear(p, D, D));
     const norm = ['q', 'k', 'v'].map((p) => this.norm(`${p}_norm`, D));
+    const gain = qkvNormGain(parts.c, parts.neuron);
+    if (gain !== 1) tf.tidy(() => norm.forEach((n) => n.weight?.assign(tf.fill([D], gain))));
     const sn = ['q', 'k', 'v'].map((p) => this.neuron(`${p}_sn`, D));
     this.qkv = [0, 1, 2].map((i) => ({ proj: proj[i], norm: norm[i], sn: sn[i] }));
     this.o = this.linear('o', D, D);

@@ -75,12 +75,12 @@ export interface StudentConfig {
   intermediate_size: number;
   /** Learned positions = the context. Default 512 (decoders), 128 (WE) [P]. */
   max_position_embeddings: number;
-  /** T: spike steps (IF/LIF), or integer steps (ILIF/ASN, default 1). */
+  /** T: spike steps (IF/LIF), or integer steps (ILIF/ASN/NASN, default 1). */
   time_steps: number;
   neuron: StudentNeuronKind;
   /** LIF only. Default 2. */
   tau: number;
-  /** IF/LIF firing threshold (default 1); ASN initial step θ (default 1). */
+  /** IF/LIF firing threshold (default 1); ASN/NASN initial step θ (default 1). */
   v_threshold: number;
   /** IF/LIF: hard reset to this value (default 0); `null` = soft reset. */
   v_reset: number | null;
@@ -89,11 +89,11 @@ export interface StudentConfig {
   surrogate_alpha: number;
   /** IF/LIF: the reset takes no gradient. Default true (Spikingformer). */
   detach_reset: boolean;
-  /** ILIF/ASN: largest count D per step. Default 4. */
+  /** ILIF/ASN/NASN: largest count D per step. Default 4. */
   max_count: number;
-  /** ILIF decay / ASN initial leak λ. Default 0.25. */
+  /** ILIF decay / ASN, NASN initial leak λ. Default 0.25. */
   decay: number;
-  /** ILIF/ASN: `integer` counts (training) or `binary` sub-steps (spike inference). */
+  /** ILIF/ASN/NASN: `integer` counts (training) or `binary` sub-steps (spike inference). */
   spike_encoding: 'integer' | 'binary';
   attention_type: StudentAttention;
   /** WSSA/CWSSA winners per row. Default 1. */
@@ -200,7 +200,7 @@ export function parseStudentConfig(
   const H = r.int('num_attention_heads', { positive: true });
   r.require(D % H === 0, 'hidden_size', `must be divisible by num_attention_heads (${H})`);
   const neuronKind = r.oneOf('neuron', STUDENT_NEURONS, 'lif');
-  const integer = neuronKind === 'ilif' || neuronKind === 'asn';
+  const integer = neuronKind !== 'lif' && neuronKind !== 'if'; // ilif, asn, nasn
   rejectIrrelevant(r, ALL_NEURON, NEURON_FIELDS[neuronKind], `neuron "${neuronKind}"`);
   const attention = r.oneOf('attention_type', rules.attentions, rules.attention);
   rejectIrrelevant(r, ALL_ATTENTION, ATTENTION_FIELDS[attention], `attention_type "${attention}"`);

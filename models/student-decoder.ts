@@ -4,16 +4,25 @@
 // Decoding keeps, per layer, the cached K/V spikes (CWSSA and the causal baselines) or
 // SFSA's integer recurrent state S, z (constant memory per token). Neurons need no state
 // across positions (each token's T steps run from a fresh membrane), so `decode` over any
-// split of a sequence equals `forward` on the whole of it.
+// split of a sequence equals `forward` on the whole of it. A left-padded batch passes
+// `attentionMask` to `decode` (the CausalLM contract): padded keys never win / never enter
+// the SFSA state, and positions count real tokens only, so each row decodes as it would
+// alone.
 // `timeStep` runs ONE of the T time steps (the stepwise gradient rules, student-grads.ts)
 // and `logitsFromCounts` is `forward`'s head on spike counts summed over the steps.
 import { tf } from '../src/tf.js';
 import type { Tensor } from '../src/tf.js';
 import { ConfigError, ShapeError, checkPositiveInt } from '../src/errors.js';
 import type { JsonObject } from '../src/io/index.js';
-import type { CausalLM, DecodeState, ForwardOptions, LMOutput } from '../src/generate/types.js';
+import type {
+  CausalLM,
+  DecodeCallOptions,
+  DecodeState,
+  ForwardOptions,
+  LMOutput,
+} from '../src/generate/types.js';
 import { deriveSeed } from '../src/layers/index.js';
-import { checkIds } from './causal-lm.js';
+import { checkIds, DecodePadding } from './causal-lm.js';
 import { SpikingStudent } from './student-base.js';
 import type { StudentOptions, TrunkCall } from './student-base.js';
 import type { StudentType } from './student-config.js';
@@ -52,6 +61,8 @@ export class StudentDecodeState implements DecodeState {
   readonly owner: object;
   readonly batch: number;
   readonly caches: MixerCache[];
+  /** Left padding seen so far (see `DecodeCallOptions.attentionMask`). */
+  readonly padding = new DecodePadding();
   #length = 0;
 
   constructor(owner: object, batch: number, caches: MixerCache[]) {
@@ -69,6 +80,7 @@ export class StudentDecodeState implements DecodeState {
 
   dispose(): void {
     this.caches.forEach(disposeMixerCache);
+    this.padding.dispose();
   }
 }
 
@@ -124,18 +136,26 @@ export class SpikingCausalLM extends SpikingStudent implements CausalLM {
     return new StudentDecodeState(this, batch, caches);
   }
 
-  /** Feed `ids` `[B, n]` after the consumed positions; returns their logits `[B, n, V]`. */
-  decode(ids: Tensor, state: DecodeState): Tensor {
+  /**
+   * Feed `ids` `[B, n]` after the consumed positions; returns their logits `[B, n, V]`.
+   * With `options.attentionMask` (left padding) padded positions are never attended to and
+   * positions count real tokens only, so a padded row's logits equal the row decoded alone.
+   */
+  decode(ids: Tensor, state: DecodeState, options: DecodeCallOptions = {}): Tensor {
     if (!(state instanceof StudentDecodeState) || state.owner !== this) {
       throw new ConfigError('decode: the state was not made by this model’s initState()');
     }
-    const [B, n] = checkIds(ids, this.maxPositions, `${this.modelType} decode`, state.length);
+    const who = `${this.modelType} decode`;
+    const [B, n] = checkIds(ids, this.maxPositions, who, state.length);
     if (B !== state.batch) {
       throw new ShapeError(`decode: the state holds ${state.batch} sequences, ids have ${B}`);
     }
-    const logits = tf.tidy(
-      () => this.run(ids, { offset: state.length, caches: state.caches }).logits,
-    );
+    state.padding.check(options.attentionMask, B, n, who);
+    const logits = tf.tidy(() => {
+      const pad = state.padding.feed(options.attentionMask, B, n, state.length);
+      const call = { offset: state.length, caches: state.caches };
+      return this.run(ids, { ...call, attentionMask: pad.mask, positionIds: pad.positions }).logits;
+    });
     state.advance(n);
     return logits;
   }

@@ -83,7 +83,13 @@ export interface StudentGradResult {
   firingRate?: number;
 }
 
-/** Loss and gradients of a student on `ids` `[B, N]` int32 under `options.rule` (see the file header). */
+/**
+ * Loss and gradients of a student on `ids` `[B, N]` int32 under `options.rule` (see the file
+ * header). The student must be in training mode: eval mode runs the inference forms (the
+ * integer WTA/SFSA comparisons without a surrogate, the quantised-weight cache), which give
+ * zero or missing gradients, so it is refused with a ConfigError rather than switched
+ * silently (a switch would also change batch-norm statistics behind the caller's back).
+ */
 export function studentValueAndGrads(
   student: SpikingCausalLM,
   ids: Tensor,
@@ -94,6 +100,12 @@ export function studentValueAndGrads(
   if (!GRADIENT_RULES.includes(rule)) {
     throw new ConfigError(
       `gradient rule must be one of ${GRADIENT_RULES.join(', ')}, got ${JSON.stringify(rule)}`,
+    );
+  }
+  if (!student.training) {
+    throw new ConfigError(
+      `studentValueAndGrads: the student is in eval mode, whose integer mixers and cached ` +
+        `quantised weights pass no gradients to Q, K or the weights; call student.train() first`,
     );
   }
   const T = student.config.time_steps;

@@ -92,7 +92,7 @@ export function disposeMixerCache(c: MixerCache): void {
 
 /** Per-call options of `runMixer`. */
 export interface MixerCall {
-  /** `[B, N]` 1 = token, 0 = padding (full-sequence calls only). */
+  /** `[B, Nk]` 1 = token, 0 = padding over every key (cached + new while decoding). */
   attentionMask?: Tensor | null;
   /** Decoding: this layer's cache, updated in place (the new state is kept). */
   cache?: MixerCache | null;
@@ -151,7 +151,9 @@ export function runMixer(
   const mask = call.attentionMask ?? null;
   if (s.kind === 'sfsa') {
     if (cache && cache.kind === 'sfsa') {
-      const r = sfsaRecurrent(q, k, v, {
+      // Padded positions (the last n columns of the mask) add nothing to the state: K = 0.
+      const kIn = mask ? tf.mul(k, newKeyMask(mask, k.shape[3] as number)) : k;
+      const r = sfsaRecurrent(q, kIn, v, {
         ...{ state: cache.state, decayShift: s.decayShift, threshold: s.threshold },
         ...{ inference: call.inference, name: call.name },
       });
@@ -197,6 +199,13 @@ export function runMixer(
   r = softmaxSpikingAttention(q, keys, values, base);
   const p = r.map; // [T, B, H, Nq, Nk] probabilities
   return withMaps({ y: r.spikes }, p, p && call.wantMap ? tf.mean(p, 0) : undefined, call);
+}
+
+/** The last `n` columns of a key mask `[B, Nk]` as `[1, B, 1, n, 1]` float 0/1. */
+function newKeyMask(mask: Tensor, n: number): Tensor {
+  const [B, Nk] = mask.shape as [number, number];
+  const m = tf.cast(tf.notEqual(tf.slice(mask, [0, Nk - n], [B, n]), 0), 'float32'); // [B, n]
+  return tf.reshape(m, [1, B, 1, n, 1]);
 }
 
 function withMaps(

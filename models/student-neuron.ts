@@ -4,7 +4,13 @@
 //   reset detached, sigmoid α 4; methods-language.md 0.3);
 // - `ilif`: SpikeYOLO's integer LIF, counts 0..D per step (0.3);
 // - `asn`: the adaptive spiking neuron (arXiv 2604.12365) in the [P] design of 2(b):
-//   per-channel leak λ = sigmoid(a) and step θ = softplus(b) + 1e-3, counts 0..D.
+//   per-channel leak λ = sigmoid(a) and step θ = softplus(b) + 1e-3, counts 0..D;
+// - `nasn`: normalised ASN (2(b)), the RMS-style variant [P]: each step's input current is
+//   normalised per token over the channels, `x̂ = γ ⊙ x / sqrt(mean_c x² + ε)` (γ `[C]`
+//   learned, init 1, ε 1e-5 per 2(d)), then ASN. Per token, so causal models see no
+//   future statistics; the BatchNorm-style variant of 2(b) (running statistics folded into
+//   the previous layer) is not offered for the students. At inference the rsqrt is one
+//   non-AC operation per token and step.
 // A site returns `{ s, scale }`: `s` `[T, B, ..., C]` spikes or counts, and for ASN the step
 // θ `[C]` that the consuming weight layer folds in (`n · (W diag θ)ᵀ = (θ n) Wᵀ`, 2(f)
 // check 4), so weight layers only ever see spikes or integer counts. Each forward starts
@@ -35,6 +41,7 @@ import {
   initialILIFState,
   initialLIFState,
   lifMultiStep,
+  nasnRMSNorm,
   makeILIFParams,
   parseNeuronConfig,
   validateASNOptions,
@@ -48,8 +55,9 @@ import type {
   LIFState,
 } from '../src/neurons/index.js';
 import { Module } from '../src/layers/index.js';
+import { activeRecorder } from '../src/energy/index.js';
 
-export const STUDENT_NEURONS = ['lif', 'if', 'ilif', 'asn'] as const;
+export const STUDENT_NEURONS = ['lif', 'if', 'ilif', 'asn', 'nasn'] as const;
 /** Neuron families a student can use. */
 export type StudentNeuronKind = (typeof STUDENT_NEURONS)[number];
 
@@ -59,7 +67,11 @@ export const NEURON_FIELDS: Readonly<Record<StudentNeuronKind, readonly string[]
   if: ['v_threshold', 'v_reset', 'surrogate', 'surrogate_alpha', 'detach_reset'],
   ilif: ['max_count', 'decay', 'spike_encoding'],
   asn: ['max_count', 'decay', 'v_threshold', 'spike_encoding'],
+  nasn: ['max_count', 'decay', 'v_threshold', 'spike_encoding'],
 };
+
+/** ε of the NASN input normalisation [P] (methods-language.md 2(d)). */
+export const NASN_EPS = 1e-5;
 
 /**
  * How activations enter weight layers: `spike` (IF/LIF 0/1 over T steps), `integer`
@@ -73,7 +85,7 @@ export type StudentNeuronSetup =
   | { kind: 'lif' | 'if'; lif: LIFParams; coding: 'spike'; levels: 1 }
   | { kind: 'ilif'; ilif: ILIFParams; coding: 'integer' | 'expanded'; levels: number }
   | {
-      kind: 'asn';
+      kind: 'asn' | 'nasn';
       lambdaInit: number;
       thetaInit: number;
       coding: 'integer' | 'expanded';
@@ -116,9 +128,10 @@ export function studentNeuronSetup(c: NeuronFields): StudentNeuronSetup {
         levels: c.max_count,
       };
     case 'asn':
+    case 'nasn':
       validateASNOptions({ lambdaInit: c.decay, thetaInit: c.v_threshold, maxCount: c.max_count });
       return {
-        ...{ kind: 'asn', lambdaInit: c.decay, thetaInit: c.v_threshold },
+        ...{ kind: c.neuron, lambdaInit: c.decay, thetaInit: c.v_threshold },
         ...{ coding, levels: c.max_count },
       };
   }
@@ -261,6 +274,8 @@ export class StudentNeuron extends Module {
   readonly a: Variable | null = null;
   /** ASN step logit `b` `[C]`. */
   readonly b: Variable | null = null;
+  /** NASN gain γ `[C]` of the input normalisation (init 1). */
+  readonly gamma: Variable | null = null;
   private readonly a0: number = 0;
 
   constructor(setup: StudentNeuronSetup, channels: number, timeSteps: number) {
@@ -268,12 +283,13 @@ export class StudentNeuron extends Module {
     checkPositiveInt(channels, 'channels');
     this.setup = setup;
     this.channels = channels;
-    if (setup.kind === 'asn') {
+    if (setup.kind === 'asn' || setup.kind === 'nasn') {
       this.a0 = Math.log(setup.lambdaInit / (1 - setup.lambdaInit)); // sigmoid⁻¹(λ)
       const b0 = Math.log(Math.expm1(setup.thetaInit - ASN_THETA_FLOOR)); // softplus⁻¹
       if (timeSteps > 1) this.a = this.addParameter('a', tf.fill([channels], this.a0));
       this.b = this.addParameter('b', tf.fill([channels], b0));
     }
+    if (setup.kind === 'nasn') this.gamma = this.addParameter('gamma', tf.ones([channels]));
   }
 
   getConfig(): { kind: StudentNeuronKind; channels: number } {
@@ -283,9 +299,21 @@ export class StudentNeuron extends Module {
   /** x: `[T, B, ..., C]` currents -> spikes/counts `[T, B, ..., C]`. Run under a tidy. */
   forward(x: Tensor): SpikeOut {
     const ctx = activeContext;
-    const out = ctx?.stepwise ? this.step(x, ctx) : this.multiStep(x);
+    const cur = this.gamma ? this.normalise(x, this.gamma) : x; // [T, B, ..., C]
+    const out = ctx?.stepwise ? this.step(cur, ctx) : this.multiStep(cur);
     if (ctx?.rates) ctx.observe(out.s, this.setup.levels);
     return out;
+  }
+
+  /** NASN's input normalisation, listed as a non-AC op (one rsqrt per token and step, 2(b)). */
+  private normalise(x: Tensor, gamma: Variable): Tensor {
+    const rec = activeRecorder();
+    if (rec) {
+      const T = x.shape[0];
+      const common = { layer: `${this.path}.norm`, kind: 'other' as const, op: 'norm', input: x };
+      rec.record({ ...common, timeSteps: T, flopsPerStep: x.size / T, encoding: 'real' });
+    }
+    return nasnRMSNorm(x, { kind: 'rms', gamma, eps: NASN_EPS }); // [T, B, ..., C]
   }
 
   /** ASN parameters of this site. */
@@ -310,7 +338,8 @@ export class StudentNeuron extends Module {
         const r = ilifStep(x1, initialILIFState(x1.shape), st.ilif);
         return { s: tf.expandDims(r.counts, 0), scale: null }; // [1, B, ..., C] 0..D
       }
-      case 'asn': {
+      case 'asn':
+      case 'nasn': {
         const p = this.asnParams();
         const theta = asnTheta(p); // [C]
         if (x.shape[0] > 1) return { s: asnMultiStep(x, p).counts, scale: theta }; // [T, B, ..., C] 0..D
@@ -351,7 +380,8 @@ export class StudentNeuron extends Module {
         leak = st.ilif.decay;
         break;
       }
-      case 'asn': {
+      case 'asn':
+      case 'nasn': {
         const p = this.asnParams();
         const x1 = tf.reshape(x, shape); // [B, ..., C]
         const prev = (ctx.state(this) as ASNState | null) ?? initialASNState(shape);

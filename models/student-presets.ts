@@ -7,8 +7,13 @@
 import { ConfigError } from '../src/errors.js';
 import type { JsonObject } from '../src/io/index.js';
 import type { CheckpointTable, TensorRule } from './checkpoint.js';
-import { parseStudentConfig, STUDENT_TYPES, studentConfigJson } from './student-config.js';
-import type { StudentType } from './student-config.js';
+import {
+  parseStudentConfig,
+  STUDENT_TYPES,
+  studentConfigJson,
+  TYPE_RULES,
+} from './student-config.js';
+import type { StudentHead, StudentType } from './student-config.js';
 
 /** Preset sizes. */
 export const STUDENT_SIZES = ['tiny', 'small'] as const;
@@ -61,7 +66,7 @@ export function studentPreset(
 
 /** Parameter names below `layers.{i}.` (every switch's union; unused rules are harmless). */
 function layerNames(): string[] {
-  const sn = (p: string) => [`${p}.a`, `${p}.b`];
+  const sn = (p: string) => [`${p}.a`, `${p}.b`, `${p}.gamma`];
   const norm = (p: string) =>
     ['weight', 'bias', 'running_mean', 'running_var'].map((s) => `${p}.${s}`);
   const attn = ['q', 'k', 'v', 'o'].flatMap((p) => [`attn.${p}.weight`, ...norm(`attn.${p}_norm`)]);
@@ -70,12 +75,28 @@ function layerNames(): string[] {
   return [...attn, ...mlp, ...sns.flatMap(sn)];
 }
 
-/** The identity name table of a student checkpoint (our names in the file). */
-export function studentCheckpoint(_config: JsonObject): CheckpointTable {
-  const top = ['embed.weight', 'pos_embed.weight', 'final_sn.a', 'final_sn.b'];
-  const heads = ['lm_head', 'classifier'].flatMap((h) => [`${h}.weight`, `${h}.bias`]);
+/** The head a student config.json asks for (`architectures[0]`; validated elsewhere). */
+export function studentHeadOf(config: JsonObject): StudentHead | null {
+  const type = String(config.model_type);
+  if (!(STUDENT_TYPES as readonly string[]).includes(type)) return null;
+  const heads = TYPE_RULES[type as StudentType].heads;
+  const arch = Array.isArray(config.architectures) ? String(config.architectures[0]) : undefined;
+  if (arch === undefined) return type === 'we-spikingformer' ? 'none' : 'causal_lm';
+  return Object.hasOwn(heads, arch) ? heads[arch] : null;
+}
+
+/**
+ * The identity name table of a student checkpoint (our names in the file). The tensors
+ * of a head the config does not have (`lm_head` of an MLM folder loaded for
+ * classification, say) are skipped on load, as BERT's table does.
+ */
+export function studentCheckpoint(config: JsonObject): CheckpointTable {
+  const top = ['embed.weight', 'pos_embed.weight', 'final_sn.a', 'final_sn.b', 'final_sn.gamma'];
+  const own = studentHeadOf(config) === 'classification' ? 'classifier' : 'lm_head';
+  const pair = (h: string) => [`${h}.weight`, `${h}.bias`];
   const same = (n: string): TensorRule => ({ ours: n, hf: n });
   return {
-    rules: [...top, ...heads, ...layerNames().map((n) => `layers.{i}.${n}`)].map(same),
+    rules: [...top, ...pair(own), ...layerNames().map((n) => `layers.{i}.${n}`)].map(same),
+    ignore: pair(own === 'lm_head' ? 'classifier' : 'lm_head'),
   };
 }

@@ -21,9 +21,17 @@ export interface ModelSpec {
    * Build the model with fresh weights from a parsed config.json; invalid or
    * missing fields are ConfigErrors naming `source` and the field.
    */
-  fromConfig(config: JsonObject, source: string): PretrainedModel;
+  fromConfig(config: JsonObject, source: string, options?: { seed?: number }): PretrainedModel;
   /** The name table between its checkpoint and its parameters, for this config. */
   checkpoint(config: JsonObject): CheckpointTable;
+  /**
+   * Groups of our parameter names forming the task head of this config (e.g. BERT's
+   * `pooler` and `classifier`) that a checkpoint saved with ANOTHER head may lack: when
+   * `loadPretrained` is asked for a different architecture than the folder's, a group
+   * absent from the checkpoint keeps its seeded initialisation (a partial group is an
+   * error). Absent: every parameter must come from the checkpoint.
+   */
+  freshHeads?(config: JsonObject): readonly (readonly string[])[];
 }
 
 /** True when `model` can generate (implements the `CausalLM` contract). */

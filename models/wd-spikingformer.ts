@@ -22,6 +22,7 @@ export class WDSpikingformerForCausalLM extends SpikingCausalLM {
 /** Registry entry of `model_type: "wd-spikingformer"`. */
 export const WD_SPIKINGFORMER_SPEC: ModelSpec = {
   description: 'WD-Spikingformer spiking decoder (CWSSA winner-take-all attention)',
-  fromConfig: (config, source) => new WDSpikingformerForCausalLM(config, { source }),
+  fromConfig: (config, source, o) =>
+    new WDSpikingformerForCausalLM(config, { source, seed: o?.seed }),
   checkpoint: studentCheckpoint,
 };

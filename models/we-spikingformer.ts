@@ -19,7 +19,7 @@ import { SpikingStudent } from './student-base.js';
 import type { StudentOptions } from './student-base.js';
 import type { StudentHead } from './student-config.js';
 import { RateHead } from './student-linear.js';
-import { studentCheckpoint } from './student-presets.js';
+import { studentCheckpoint, studentHeadOf } from './student-presets.js';
 import type { ModelSpec } from './types.js';
 
 /** Forward options of WE-Spikingformer. */
@@ -119,6 +119,9 @@ export class WESpikingformer extends SpikingStudent {
 export const WE_SPIKINGFORMER_SPEC: ModelSpec = {
   description:
     'WE-Spikingformer spiking encoder (WSSA winner-take-all attention; MLM / classification)',
-  fromConfig: (config, source) => new WESpikingformer(config, { source }),
+  fromConfig: (config, source, o) => new WESpikingformer(config, { source, seed: o?.seed }),
   checkpoint: studentCheckpoint,
+  // An MLM body under a new classification head: the classifier starts fresh.
+  freshHeads: (config) =>
+    studentHeadOf(config) === 'classification' ? [['classifier.weight', 'classifier.bias']] : [],
 };

@@ -1,6 +1,12 @@
 // Public surface of text generation: the CausalLM contract models implement,
 // the generation loop, sampling, the seeded generator and stop strings.
-export type { CausalLM, DecodeState, ForwardOptions, LMOutput } from './types.js';
+export type {
+  CausalLM,
+  DecodeCallOptions,
+  DecodeState,
+  ForwardOptions,
+  LMOutput,
+} from './types.js';
 export { generate } from './generate.js';
 export type {
   GenerateControl,

@@ -34,6 +34,17 @@ export interface DecodeState {
   dispose(): void;
 }
 
+/** Per-call options of `CausalLM.decode`. */
+export interface DecodeCallOptions {
+  /**
+   * `[B, n]` 1 = token, 0 = padding, for the fed ids: left padding of a batch of prompts
+   * of different lengths. The state remembers it (later calls without a mask feed real
+   * tokens only); padded positions are never attended to and do not count as positions,
+   * so each row's logits at its real tokens equal those of the row decoded alone.
+   */
+  attentionMask?: Tensor | null;
+}
+
 /** A causal language model that can be sampled from. */
 export interface CausalLM {
   /** `model_type` of its config.json. */
@@ -50,6 +61,7 @@ export interface CausalLM {
    * Feed `ids` `[B, n]` int32 (the prompt, then one token at a time), updating
    * `state` in place; returns the logits of the fed positions `[B, n, V]`.
    * The result equals the corresponding rows of `forward` on the whole sequence.
+   * `options.attentionMask` marks left padding (see `DecodeCallOptions`).
    */
-  decode(ids: Tensor, state: DecodeState): Tensor;
+  decode(ids: Tensor, state: DecodeState, options?: DecodeCallOptions): Tensor;
 }

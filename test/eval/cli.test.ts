@@ -5,13 +5,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../eval/cli.js';
+import { hasChromium, launchBrowser, noteMissingBrowser } from '../browser.js';
 import { cli, setupBackend } from '../helpers.js';
 import { writeTinyData, writeTinyModel } from './fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+noteMissingBrowser('the HTML report test');
 let dir: string;
 let student: string;
 let teacher: string;
@@ -144,25 +144,12 @@ describe('snnlm eval results', () => {
     expect(existsSync(out.replace(/\.json$/, '.log.jsonl'))).toBe(true);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))(
+  it.skipIf(!hasChromium)(
     'renders the HTML report with non-empty plots in headless Chromium',
     async () => {
-      const profile = await mkdtemp(path.join(tmpdir(), 'snnlm-chromium-'));
-      const browser = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      const browser = await launchBrowser();
       try {
-        const page = await browser.newPage();
+        const page = await browser.context.newPage();
         const requests: string[] = [];
         page.on('request', (r) => requests.push(r.url()));
         await page.goto(`file://${report}`);
@@ -189,7 +176,6 @@ describe('snnlm eval results', () => {
         expect(requests.every((u) => u.startsWith('file://'))).toBe(true);
       } finally {
         await browser.close();
-        await rm(profile, { recursive: true, force: true });
       }
     },
   );

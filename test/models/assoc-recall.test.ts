@@ -1,6 +1,6 @@
 // Fast form of methods-language.md 1(f) check 7 (the full budget is bench/assoc-recall.ts):
 // on an easy associative-recall setting (K = 2 pairs over 8 keys / 8 values, so chance is
-// 1/8) a few hundred AdamW steps of WD-Spikingformer (CWSSA, T 2) must reach a held-out
+// 1/8) a hundred AdamW steps of WD-Spikingformer (CWSSA, T 2) must reach a held-out
 // accuracy well above chance and well above the same model with its attention replaced by
 // zeros, which cannot see the pairs and must stay near chance. Fails if the training
 // loop, the WTA surrogate path or the attention itself is broken. Fixed seeds.
@@ -17,7 +17,7 @@ const GAP_MIN = 0.15;
 const TASK: RecallTask = { pairs: 2, numKeys: 8, numValues: 8 };
 const MODEL = { hiddenSize: 32, layers: 2, heads: 2, timeSteps: 2, wtaK: 1 };
 const TRAIN: Omit<RecallTrainOptions, 'zeroAttention'> = {
-  steps: 200,
+  steps: 100,
   batchSize: 32,
   lr: 3e-3,
   warmupSteps: 20,

@@ -25,6 +25,7 @@ const CASES: [string, 'wd-spikingformer' | 'bispikclm', Record<string, unknown>]
   ],
   ['BiSpikCLM sfsa with state decay', 'bispikclm', { sfsa_decay_shift: 2 }],
   ['BiSpikCLM cwssa', 'bispikclm', { attention_type: 'cwssa', wta_k: 3 }],
+  ['WD cwssa (nasn, T=2)', 'wd-spikingformer', { neuron: 'nasn', time_steps: 2 }],
 ];
 
 describe('spiking decoders as causal LMs', () => {

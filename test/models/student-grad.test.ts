@@ -59,6 +59,11 @@ const CASES: [string, StudentType, Record<string, unknown>][] = [
   ['BiSpikCLM (sfsa, lif, binary)', 'bispikclm', {}],
   ['BiSpikCLM (sfsa, ilif T=1, binary)', 'bispikclm', { neuron: 'ilif' }],
   ['BiSpikCLM (sfsa, asn T=1, binary)', 'bispikclm', { neuron: 'asn' }],
+  [
+    'WD-Spikingformer (cwssa, nasn T=2, ternary)',
+    'wd-spikingformer',
+    { neuron: 'nasn', time_steps: 2, weight_precision: 'ternary' },
+  ],
   ['WE-Spikingformer MLM (wssa, lif, batch norm, tied)', 'we-spikingformer', {}],
   [
     'WE-Spikingformer MLM (ssa, untied float head)',

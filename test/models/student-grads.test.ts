@@ -14,7 +14,7 @@
 //   norm, so no weight feeds a spiking layer linearly;
 // - ASN and I-LIF students run every rule (same value and parameter set);
 // - the peak of live tensor bytes over a call does not change with T for sltt and ottt;
-// - no leaks; bad options and non-stepwise configs are refused.
+// - no leaks; bad options, non-stepwise configs and a student in eval mode are refused.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   checkStepwise,
@@ -391,6 +391,20 @@ describe('studentValueAndGrads', () => {
       /also a student parameter/,
     );
     expect(tf.memory().numTensors).toBe(before);
+    // eval mode (inference mixers, quantised-weight cache): refused for every rule, not
+    // switched; after train() the same call runs
+    m.eval();
+    for (const rule of GRADIENT_RULES) {
+      expect(call({ rule, k: 1, random: () => 0.5 })).toThrow(
+        /studentValueAndGrads: the student is in eval mode.*call student.train\(\) first/,
+      );
+    }
+    expect(m.training).toBe(false);
+    expect(tf.memory().numTensors).toBe(before);
+    m.train();
+    const ok = studentValueAndGrads(m, x, lossOf, { rule: 'bptt' });
+    expect(Number.isFinite(ok.value)).toBe(true);
+    tf.dispose([...ok.grads.values()]);
     x.dispose();
     m.dispose();
     const ssa = tinyStudent<SpikingCausalLM>('wd-spikingformer', { attention_type: 'ssa' }, 1);

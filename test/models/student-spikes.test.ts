@@ -60,6 +60,7 @@ const PURE: [string, StudentType, Record<string, unknown>][] = [
   ['WD softmax_spiking baseline', 'wd-spikingformer', { attention_type: 'softmax_spiking' }],
   ['BiSpikCLM (asn, integer counts)', 'bispikclm', { neuron: 'asn' }],
   ['BiSpikCLM (asn, spike mode)', 'bispikclm', { neuron: 'asn', spike_encoding: 'binary' }],
+  ['BiSpikCLM (nasn, spike mode)', 'bispikclm', { neuron: 'nasn', spike_encoding: 'binary' }],
   [
     'WE-Spikingformer (ilif, spike mode)',
     'we-spikingformer',
@@ -119,6 +120,8 @@ const EQUIV: [string, StudentType, Record<string, unknown>][] = [
     { neuron: 'ilif', attention_type: 'ssa', attention_threshold: 0.2 },
   ],
   ['WE-Spikingformer, asn, tied MLM head', 'we-spikingformer', { neuron: 'asn' }],
+  ['WD-Spikingformer, nasn T=2', 'wd-spikingformer', { neuron: 'nasn', time_steps: 2 }],
+  ['BiSpikCLM, nasn (binary weights)', 'bispikclm', { neuron: 'nasn', max_count: 3 }],
 ];
 
 describe('spiking students: integer mode equals spike mode', () => {

@@ -4,25 +4,20 @@
 // generated token (and lit pixels), and the energy estimate next to the ANN's.
 // A screenshot is saved under the OS temp folder. Skips when Chromium is absent.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../serve/server.js';
 import type { RunningServer } from '../../serve/server.js';
+import { hasChromium, launchBrowser, noteMissingBrowser } from '../browser.js';
 import { setupBackend } from '../helpers.js';
 import { tempDir, writeTinyModel } from './fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`playground test skipped: no browser at ${CHROMIUM}`);
+noteMissingBrowser('the playground test');
 
 let tmp: { dir: string; remove(): Promise<void> };
 let server: RunningServer;
-let profile: string;
-let browser: BrowserContext | null = null;
+let browser: Awaited<ReturnType<typeof launchBrowser>> | null = null;
 
 beforeAll(async () => {
   if (!hasChromium) return;
@@ -30,33 +25,18 @@ beforeAll(async () => {
   tmp = await tempDir();
   const dir = await writeTinyModel(path.join(tmp.dir, 'tiny-bispikclm'), 'bispikclm');
   server = await startServer({ model: dir, port: 0, workers: 0 });
-  profile = await mkdtemp(path.join(tmpdir(), 'snnlm-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
   await server?.close();
   await tmp?.remove();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 describe('playground', () => {
   it.skipIf(!hasChromium)('streams text, draws the spikes and the energy', async () => {
-    const page = await browser!.newPage();
+    const page = await browser!.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url + '/');
