@@ -68,7 +68,23 @@ export function spikeSummary(
 /** One model's outcome on one task. */
 export type TaskOutcome =
   | { kind: 'choice'; run: TaskRun }
-  | { kind: 'perplexity'; task: string; file: string; run: PerplexityRun };
+  | { kind: 'perplexity'; task: string; file: string; run: PerplexityRun }
+  | { kind: 'glue_finetuned'; run: FinetunedGlueRun };
+
+/** A GLUE dev split scored with a fine-tuned classifier head (eval/finetune-data.ts). */
+export interface FinetunedGlueRun {
+  task: string;
+  file: string;
+  metrics: Record<string, MetricValue>;
+  /** The fine-tuning record of the folder (`finetune_config.json`). */
+  finetune: Json;
+  n_original: number;
+  n_effective: number;
+  tokens: number;
+  fed_tokens: number;
+  energy: EnergyReport | null;
+  time_s: number;
+}
 
 /** What the results file is built from. */
 export interface ResultsInput {
@@ -95,7 +111,7 @@ const stderrValue = (m: MetricValue): number | 'N/A' =>
 
 /** The harness's per-task metrics block. */
 export function taskMetrics(o: TaskOutcome): Json {
-  if (o.kind === 'choice') {
+  if (o.kind === 'choice' || o.kind === 'glue_finetuned') {
     const out: Json = { alias: o.run.task };
     for (const [name, m] of Object.entries(o.run.metrics)) {
       out[`${name},none`] = m.value;
@@ -118,10 +134,21 @@ export function taskMetrics(o: TaskOutcome): Json {
 }
 
 function taskName(o: TaskOutcome): string {
-  return o.kind === 'choice' ? o.run.task : o.task;
+  return o.kind === 'perplexity' ? o.task : o.run.task;
 }
 
 function taskConfig(o: TaskOutcome): Json {
+  if (o.kind === 'glue_finetuned') {
+    return {
+      task: o.run.task,
+      dataset: `nyu-mll/glue ${o.run.task}, validation`,
+      data_file: o.run.file,
+      output_type: 'fine_tuned_classifier',
+      num_fewshot: 0,
+      finetune: o.run.finetune,
+      metric_list: Object.keys(o.run.metrics).map((m) => ({ metric: m, higher_is_better: true })),
+    };
+  }
   if (o.kind === 'perplexity') {
     return {
       task: o.task,
@@ -162,6 +189,10 @@ function summaries(outcomes: TaskOutcome[]): Record<string, SpikeSummary | null>
     outcomes.map((o) => {
       const r = o.run;
       const path = o.kind === 'choice' ? o.run.path : 'batched';
+      if (o.kind === 'glue_finetuned') {
+        const e = o.run.energy;
+        return [taskName(o), e ? spikeSummary(e, path, o.run.tokens, o.run.fed_tokens) : null];
+      }
       return [taskName(o), r.energy ? spikeSummary(r.energy, path, r.tokens, r.fed_tokens) : null];
     }),
   );
@@ -181,7 +212,7 @@ export function buildResults(input: ResultsInput): Json {
     versions: byName((o) => (o.kind === 'choice' ? choiceTask(o.run.task).version : 1)),
     'n-shot': Object.fromEntries(names.map((n) => [n, 0])),
     higher_is_better: byName((o) =>
-      o.kind === 'choice'
+      o.kind !== 'perplexity'
         ? Object.fromEntries(Object.keys(o.run.metrics).map((m) => [m, true]))
         : {
             word_perplexity: false,
@@ -191,7 +222,7 @@ export function buildResults(input: ResultsInput): Json {
           },
     ),
     'n-samples': byName((o) =>
-      o.kind === 'choice'
+      o.kind !== 'perplexity'
         ? { original: o.run.n_original, effective: o.run.n_effective }
         : { original: o.run.windows, effective: o.run.windows },
     ),
@@ -232,7 +263,7 @@ export function buildResults(input: ResultsInput): Json {
       'n-samples': Object.fromEntries(
         t.outcomes.map((o) => [
           taskName(o),
-          o.kind === 'choice'
+          o.kind !== 'perplexity'
             ? { original: o.run.n_original, effective: o.run.n_effective }
             : { original: o.run.windows },
         ]),
