@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend.js';
 import { trainVision } from '../vision/train.js';
 import type { VisionResults } from '../vision/train.js';
-import { visionMethodNames } from '../vision/all-methods.js';
+import { visionMethod, visionMethodNames } from '../vision/all-methods.js';
 
 /** Paper anchors (methods-vision.md 11) shown beside our rows, where one exists. */
 const ANCHORS: Record<string, Record<string, string>> = {
@@ -22,6 +22,7 @@ const ANCHORS: Record<string, Record<string, string>> = {
     ottt: 'OTTT_A R400 T5: 90.36 [S]',
     'ottt-o': 'OTTT_O R400 T5: 90.40 [S]',
     bptt: 'BPTT R400 T5: 90.58 [S]',
+    ide: 'IDE F400 T5 (IF): 90.04 [V]',
   },
 };
 
@@ -74,10 +75,12 @@ async function main(): Promise<void> {
       process.stderr.write(`vision-table: ${method} on ${dataset} ...\n`);
       const t0 = performance.now();
       try {
+        // A method with its own net (ide, spide: the feedback net) trains that net.
+        const own = visionMethod(method).archs as readonly string[] | undefined;
         const r = await trainVision({
           method,
           dataset,
-          arch,
+          arch: own && !own.includes(arch) ? own[0] : arch,
           epochs,
           batchSize,
           limitTrain,
@@ -89,7 +92,9 @@ async function main(): Promise<void> {
           dataset,
           data_source: r.data_source,
           arch: r.arch,
-          hidden: (r.config as { hidden: unknown }).hidden,
+          hidden:
+            (r.config as { hidden?: unknown; hidden_sizes?: unknown }).hidden ??
+            r.config.hidden_sizes,
           time_steps: r.time_steps,
           train_examples: r.train_examples,
           test_examples: r.test_examples,
@@ -123,9 +128,9 @@ async function main(): Promise<void> {
     epochs,
     train_examples_per_epoch: limitTrain ?? 'all (60000)',
     batch_size: batchSize,
-    optimizer: 'SGD momentum 0.9, lr 0.1, cosine to 0 over the run',
-    time_steps: "the method's default (bptt/sltt/ottt/opzo 6, dsr 20)",
-    arch,
+    optimizer: 'SGD momentum 0.9, lr 0.1 (ide 0.05), cosine to 0 over the run',
+    time_steps: "the method's default (bptt/sltt/ottt/opzo 6, dsr 20, ide 5, spide 30)",
+    arch: `${arch} (ide, spide: their feedback net, F400)`,
     seed: 0,
     backend: info.backend,
     cpu: '2 cores (shared machine; wall times include contention)',

@@ -3,5 +3,6 @@
 // `registerVisionMethod` and is imported here (one line), so the CLI, the results
 // table script and the tests all see the same list.
 import './methods.js';
+import './equilibrium.js';
 
 export { visionMethod, visionMethodNames } from './methods.js';

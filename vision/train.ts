@@ -13,7 +13,7 @@ import { makeSchedule, saveCheckpoint } from '../src/train/index.js';
 import { writeFileAtomic } from '../src/io/index.js';
 import type { JsonObject } from '../src/io/index.js';
 import { batchCount, batches, loadVisionDataset, wholeSplit } from '../datasets/vision/index.js';
-import type { VisionSplit } from '../datasets/vision/index.js';
+import type { VisionSplit, VisionTask } from '../datasets/vision/index.js';
 import { SpikingVisionNet, parseVisionConfig, saveVisionModel } from '../models/vision/index.js';
 import type { VisionNetConfig } from '../models/vision/index.js';
 import { checkSupported } from './methods.js';
@@ -154,17 +154,18 @@ export function runConfig(o: VisionTrainOptions): VisionNetConfig {
   return cfg;
 }
 
-/** Test accuracy and per-layer firing rates of `net` on `split` (no graph). */
+/** Test accuracy and per-layer firing rates of `net` on `split` (or one task of it; no graph). */
 export function evaluate(
   net: VisionModel,
   split: VisionSplit,
   batchSize = 500,
+  task: VisionTask = wholeSplit(split),
 ): { accuracy: number; firingRates: number[] } {
   net.eval();
   let correct = 0;
   const fr = new Array<number>(net.numSpikingLayers).fill(0);
   let n = 0;
-  for (const b of batches(split, wholeSplit(split), { batchSize })) {
+  for (const b of batches(split, task, { batchSize })) {
     const r = tf.tidy(() => {
       const x = tf.tensor2d(b.x, [b.size, b.x.length / b.size]);
       let state = net.initState(b.size);
