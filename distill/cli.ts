@@ -18,6 +18,7 @@ const DISTILL_USAGE =
   '  --student   bispikclm:teacher (the teacher width and depth), bispikclm:tiny|small,\n' +
   '              wd-spikingformer:teacher|tiny|small, a config.json, or a model folder\n' +
   '  --data      a .txt/.jsonl file, a glob, or builtin:moby-dick | builtin:sotu\n' +
+  '  --workers N worker threads sharing each batch (= --train.workers; default 1: this thread)\n' +
   '  overrides   e.g. --train.steps=2000 --train.rule=sltt --loss.hidden=0.5 --model.time_steps=4\n' +
   '              (keys: seed, data.*, train.*, loss.*, eval.*, checkpoint.*, log.*, teacher.engine, model.*)\n' +
   '  output      <out>/run_config.json, train_log.jsonl, checkpoint-<step>/, model/ (the final folder)';
@@ -27,7 +28,8 @@ const TRAIN_USAGE =
   '[--config train.json] [--resume latest|PATH] [--overwrite] [--backend B] [--KEY.SUB=VALUE ...]\n\n' +
   '  --model     llama:tiny|small, bispikclm:tiny|small, wd-spikingformer:tiny|small,\n' +
   '              a config.json, or a model folder (trained further)\n' +
-  '  --tokenizer folder with tokenizer.json (default: the model folder)';
+  '  --tokenizer folder with tokenizer.json (default: the model folder)\n' +
+  '  --workers N worker threads sharing each batch (= --train.workers; default 1: this thread)';
 
 const COMMON = {
   data: { type: 'string' },

@@ -51,6 +51,11 @@ export interface RunConfig {
     sltt_k: number;
     /** Stop (and finish normally) once the process used this much CPU time; 0 = no limit. */
     max_cpu_seconds: number;
+    /**
+     * Worker threads computing each micro-batch's gradients data-parallel (rows split
+     * across them, gradients averaged by tokens); 1 = in this thread. `--workers N`.
+     */
+    workers: number;
   };
   loss: {
     ce: number;
@@ -115,6 +120,7 @@ export function defaultRunConfig(): RunConfig {
       rule: 'bptt',
       sltt_k: 1,
       max_cpu_seconds: 0,
+      workers: 1,
     },
     loss: {
       ce: 1,
@@ -170,6 +176,7 @@ export const FIELDS: Readonly<Record<string, FieldType>> = {
   'train.rule': { kind: 'enum', values: GRADIENT_RULES },
   'train.sltt_k': int(1),
   'train.max_cpu_seconds': num(0),
+  'train.workers': int(1),
   'loss.ce': num(0),
   'loss.embedding': num(0),
   'loss.attention': num(0),

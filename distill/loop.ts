@@ -5,6 +5,10 @@
 // atomic checkpoints with exact resume (weights, optimizer, data cursor, RNG; the
 // schedule is a function of the step), a JSONL log, a progress bar, a NaN/Inf stop that
 // leaves the last good checkpoint intact, and SIGINT/SIGTERM: save, then return.
+// With `train.workers` > 1 each micro-batch's loss and gradients come from a pool of
+// worker threads (src/train/data-parallel.ts, task parallel-task.ts), the rows split
+// across them and the gradients averaged by rows; everything else stays here. The log
+// events then carry the total loss but not the per-term values or the spike rate.
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, SnnlmError } from '../src/errors.js';
@@ -14,7 +18,7 @@ import { log, setLogSink } from '../src/log.js';
 import { ProgressBar, RunLog } from '../src/progress.js';
 import type { ProgressStream } from '../src/progress.js';
 import { tf } from '../src/tf.js';
-import type { Scalar, Tensor } from '../src/tf.js';
+import type { Tensor } from '../src/tf.js';
 import {
   AdamW,
   NO_DECAY,
@@ -26,20 +30,22 @@ import {
   makeSchedule,
   optimizerStep,
   saveCheckpoint,
-  valueAndGrads,
   GradientAccumulator,
+  DataParallelEngine,
+  splitTokenBatch,
 } from '../src/train/index.js';
-import type { LoadedCheckpoint, StopSignal } from '../src/train/index.js';
+import type { LoadedCheckpoint, NamedVariables, StopSignal } from '../src/train/index.js';
 import { Batcher, batchTensors, sequentialBatches } from '../datasets/index.js';
-import type { DataCursor, SequenceSource } from '../datasets/index.js';
-import { SpikingCausalLM, studentValueAndGrads } from '../models/index.js';
+import type { Batch, DataCursor, SequenceSource } from '../datasets/index.js';
 import type { PretrainedModel } from '../models/index.js';
 import { warmupSteps } from './config.js';
 import type { RunConfig } from './config.js';
-import { crossEntropy, spadLoss } from './spad.js';
-import type { SpadProjections, SpadTerm, SpadWeights, StudentFeatures } from './spad.js';
-import { disposeFeatures } from './teacher.js';
-import type { Teacher, TeacherFeatures } from './teacher.js';
+import type { ParallelBatch, ParallelTaskOptions } from './parallel-task.js';
+import { crossEntropy } from './spad.js';
+import type { SpadProjections, SpadTerm, SpadWeights } from './spad.js';
+import { microStep } from './step.js';
+import type { StepContext, StepOutcome } from './step.js';
+import type { Teacher } from './teacher.js';
 
 /** File names of a run folder. */
 export const RUN_LOG_FILE = 'train_log.jsonl';
@@ -192,72 +198,60 @@ async function evaluate(
   }
 }
 
-interface StepOutcome {
-  loss: number;
-  terms: Partial<Record<SpadTerm, number>>;
-  grads: Map<string, Tensor>;
-  firingRate?: number;
+/** The worker pool of a run with `train.workers > 1` (see parallel-task.ts). */
+async function startEngine(
+  job: TrainingJob,
+  params: NamedVariables,
+  weights: SpadWeights,
+): Promise<DataParallelEngine> {
+  const c = job.config;
+  const p = job.projections?.active ? job.projections : null;
+  const options: ParallelTaskOptions = {
+    modelConfig: job.model.getConfig() as ParallelTaskOptions['modelConfig'],
+    seed: c.seed,
+    teacher: job.teacher ? { dir: job.teacher.dir, engine: job.teacher.kind } : null,
+    projections: p
+      ? {
+          studentWidth: p.studentWidth,
+          teacherWidth: p.teacherWidth,
+          studentLayers: p.params.size - 1,
+        }
+      : null,
+    layerMap: job.layerMap ? [...job.layerMap] : null,
+    weights,
+    rule: c.train.rule,
+    slttK: c.train.sltt_k,
+  };
+  // the task module beside this file: .ts when running from sources, .js from dist/
+  const ext = /\.ts$/.test(new URL(import.meta.url).pathname) ? 'ts' : 'js';
+  log.info(`data-parallel training on ${c.train.workers} worker threads`);
+  return DataParallelEngine.create(params, {
+    task: new URL(`./parallel-task.${ext}`, import.meta.url),
+    taskOptions: options,
+    workers: c.train.workers,
+    seed: c.seed,
+    onNonFinite: 'flag',
+  });
 }
 
-/** Loss, terms and gradients of one micro-batch. */
-async function microStep(
-  job: TrainingJob,
-  weights: SpadWeights,
-  ids: Tensor,
-  targets: Tensor,
-  random: () => number,
+/** A micro-batch's loss and gradients from the worker pool (rows split across workers). */
+async function parallelMicroStep(
+  engine: DataParallelEngine,
+  batch: Batch,
+  step: number,
 ): Promise<StepOutcome> {
-  const { model, config: c } = job;
-  // a teacher whose terms are all switched off costs nothing (CE-only baselines)
-  const teacherTerms = weights.logits + weights.hidden + weights.embedding + weights.attention;
-  const teacher = teacherTerms > 0 ? (job.teacher ?? null) : null;
-  const wantHidden = teacher !== null && (weights.hidden > 0 || weights.embedding > 0);
-  const wantMaps = teacher !== null && weights.attention > 0;
-  let tf_: TeacherFeatures | null = null;
-  if (teacher) {
-    tf_ = await teacher.features(ids, {
-      hidden: wantHidden,
-      embeddings: weights.embedding > 0,
-      attentions: wantMaps,
-    });
-  }
-  try {
-    const studentHidden = wantHidden && Boolean(tf_?.hidden || tf_?.embeddings);
-    const studentMaps = wantMaps && Boolean(tf_?.attentions);
-    const terms: Partial<Record<SpadTerm, number>> = {};
-    const lossFn = (f: StudentFeatures): Scalar => {
-      const r = spadLoss(f, tf_, targets, {
-        weights,
-        layerMap: job.layerMap,
-        projections: job.projections ?? null,
-      });
-      for (const [k, v] of Object.entries(r.terms)) terms[k as SpadTerm] = v.dataSync()[0];
-      return r.total;
-    };
-    const lossParams = job.projections?.named() ?? [];
-    if (model instanceof SpikingCausalLM) {
-      const r = studentValueAndGrads(model, ids, lossFn, {
-        rule: c.train.rule,
-        ...(c.train.rule === 'sltt-k' ? { k: c.train.sltt_k, random } : {}),
-        hidden: studentHidden,
-        attentions: studentMaps,
-        lossParams,
-      });
-      return { loss: r.value, terms, grads: r.grads, firingRate: r.firingRate };
-    }
-    const r = valueAndGrads(() => {
-      const out = model.forward(ids, {
-        outputHiddenStates: studentHidden,
-        outputAttentions: studentMaps,
-      });
-      return lossFn({ logits: out.logits, hidden: out.hiddenStates, attentions: out.attentions });
-    }, [...model.namedParameters(), ...lossParams]);
-    const loss = (await r.loss.data())[0];
-    r.loss.dispose();
-    return { loss, terms, grads: r.grads };
-  } finally {
-    if (tf_) disposeFeatures(tf_);
-  }
+  const parts = engine.world;
+  const shape = batch.shape;
+  const inputs = splitTokenBatch({ ids: batch.inputs, shape }, parts);
+  const targets = splitTokenBatch({ ids: batch.targets, shape }, parts);
+  const shards: ParallelBatch[] = inputs.map((b, i) => ({
+    inputs: b.ids,
+    targets: targets[i].ids,
+    shape: [b.shape[0], b.shape[1]],
+  }));
+  const r = await engine.valueAndGrads(shards, { step });
+  // a non-finite shard makes the loss non-finite: the loop's NaN stop then applies
+  return { loss: r.finite ? r.value : NaN, terms: {}, grads: r.grads };
 }
 
 /** Every trainable tensor of the run by checkpoint name (model + loss parameters). */
@@ -369,7 +363,24 @@ export async function runTraining(job: TrainingJob): Promise<TrainingResult> {
     seed: c.seed,
     ...(cursor ? { cursor } : {}),
   });
-  const runLog = new RunLog(join(outDir, RUN_LOG_FILE));
+  const stepCtx: StepContext = {
+    model: job.model,
+    teacher: job.teacher ?? null,
+    projections: job.projections ?? null,
+    ...(job.layerMap ? { layerMap: job.layerMap } : {}),
+    weights,
+    rule: c.train.rule,
+    slttK: c.train.sltt_k,
+  };
+  // workers > 1: started before the clock and the bar, so tokens/s is the training rate
+  const engine = c.train.workers > 1 ? await startEngine(job, params, weights) : null;
+  let runLog: RunLog;
+  try {
+    runLog = new RunLog(join(outDir, RUN_LOG_FILE));
+  } catch (err) {
+    await engine?.close();
+    throw err;
+  }
   const stop = job.stop ?? installStopSignal();
   const bar = new ProgressBar({
     total,
@@ -445,7 +456,9 @@ export async function runTraining(job: TrainingJob): Promise<TrainingResult> {
         const { inputs, targets } = batchTensors(batch);
         let out: StepOutcome;
         try {
-          out = await microStep(job, weights, inputs, targets, () => rng.next());
+          out = engine
+            ? await parallelMicroStep(engine, batch, step * c.train.grad_accum + m)
+            : await microStep(stepCtx, inputs, targets, () => rng.next());
         } finally {
           tf.dispose([inputs, targets]);
         }
@@ -518,6 +531,7 @@ export async function runTraining(job: TrainingJob): Promise<TrainingResult> {
     if (status !== 'stopped' && evaluatedAt !== step) await runEval();
     if (savedAt !== step) await checkpoint();
   } finally {
+    await engine?.close();
     bar.close();
     setLogSink(prevSink);
     accum.dispose();
