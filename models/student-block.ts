@@ -6,7 +6,9 @@
 //   X <- X + Norm(SN(Norm(SN(X) W1)) W2)                                   (hidden 4D)
 // Norm [P, 1(b)]: `batch` = TimeBatchNorm (statistics over T, B, N; encoder only, foldable
 // in eval), `rms` = per-token RMSNorm, `layer` = per-token LayerNorm (decoders: no
-// statistics across positions, so no future leakage). Projections have no bias [P]: the
+// statistics across positions, so no future leakage).
+// Per-token norms read each projection in units of its weight scale, so their ε counts in
+// input spikes (`normedProjection`, [P]). Projections have no bias [P]: the
 // norm after each one carries the affine part (a bias before a batch norm would get no
 // gradient). Names: `attn.{in_sn,q,k,v,q_norm,...,o,o_norm}`, `mlp.{in_sn,up,up_norm,
 // hidden_sn,down,down_norm}`.
@@ -27,7 +29,8 @@ import type { Coding, QuantCache } from './student-linear.js';
 import { runMixer } from './student-mixers.js';
 import type { MixerCache, MixerSettings } from './student-mixers.js';
 import { StudentNeuron } from './student-neuron.js';
-import type { StudentNeuronSetup } from './student-neuron.js';
+import type { SpikeOut, StudentNeuronSetup } from './student-neuron.js';
+import { detach } from '../src/neurons/index.js';
 
 /** What a block needs besides its input. */
 export interface BlockContext {
@@ -60,18 +63,55 @@ function makeNorm(kind: StudentNorm, D: number, eps: number): Norm {
 
 /**
  * Initial gain of the norms in front of the Q, K, V neurons [P]: τ for LIF neurons under the
- * winner-take-all mixers, 1 otherwise. Reason: the norm gives unit-RMS currents and the LIF
- * charges `x/τ` per step (decay-input form, 0.3), so with gain 1, τ 2, θ 1 and T 2 only
+ * winner-take-all mixers and SFSA, 1 otherwise. Reason: the norm gives unit-RMS currents and
+ * the LIF charges `x/τ` per step (decay-input form, 0.3), so with gain 1, τ 2, θ 1 and T 2 only
  * about 5 % of the Q/K/V units fire at initialisation; the coincidence counts Q·Kᵀ are then
  * 0 for whole rows, 80-95 % of the WTA rows are silent (no winner), and a silent row passes
  * no gradient to Q, K or V (`O = 0`, and the normalised output's gradient is 0 when m = 0),
  * so heads start — and in our associative-recall runs (bench/assoc-recall.ts) stay — dead.
  * Gain τ makes the first step charge the normalised current itself (as an IF neuron would):
  * about 20 % of the units fire and almost every row has a winner. Learned afterwards.
+ * SFSA has the same failure: with gain 1 only 2-5 % of its LIF Q/K/V units fire, 70-90 % of
+ * the rows have `Z = 0` (silent output, no gradient to Q or K); with gain τ, 10-18 % fire
+ * and 15-40 % of the rows are silent (5-layer BiSpikCLM, D 32).
  */
 export function qkvNormGain(c: StudentConfig, neuron: StudentNeuronSetup): number {
-  const wta = c.attention_type === 'wssa' || c.attention_type === 'cwssa';
-  return wta && neuron.kind === 'lif' ? c.tau : 1;
+  const sparse = ['wssa', 'cwssa', 'sfsa'].includes(c.attention_type);
+  return sparse && neuron.kind === 'lif' ? c.tau : 1;
+}
+
+/**
+ * A norm on a bias-free projection of a neuron site's output (the `Norm(s W)` of every
+ * block). Per-token norms (`rms`, `layer`) read the product in units of the projection's
+ * weight scale `σ = rms(W')` (W' the effective weight with any ASN step folded in; a
+ * constant of the backward), so their ε counts in "one input spike's current": the norm
+ * computes `y / sqrt(ms(y) + ε σ²)`. Reason [P]: a token whose input site is silent (or
+ * nearly) gives a zero row, whose per-token norm has the Jacobian `g / sqrt(ε)` — 316 for an
+ * absolute ε of 1e-5. At initialisation 30-90 % of the rows after the mixer (`o_norm`) and
+ * the MLP's hidden neuron (`down_norm`) are silent, so every block multiplied the gradient
+ * reaching its input by 20-40: 1e8 at the embedding of a 5-layer model, and under the global
+ * norm clip (3(c)) every block's update vanished (the model stayed at a uniform guess).
+ * With ε in spike units the gain of a silent row is 1/σ, the same order as a row with one
+ * spike. A batch norm (statistics over T, B, N) has no silent rows and is left as it is.
+ * For rows with many spikes (`ms(y) ≫ ε σ²`) the output is the plain norm's.
+ */
+export function normedProjection(
+  norm: Norm,
+  linear: Linear,
+  inp: SpikeOut,
+  coding: Coding,
+  quant: QuantCache | null,
+): Tensor {
+  const y = project(linear, inp, coding, quant); // [T, B, N, out]
+  if (norm instanceof TimeBatchNorm) return normed(norm, y);
+  const sigma = () => {
+    const w = detach(linear.effectiveWeight()); // [out, in]
+    const wf = inp.scale ? tf.mul(w, detach(inp.scale)) : w; // [out, in] = W diag(θ)
+    return tf.sqrt(tf.add(tf.mean(tf.square(wf)), 1e-30)); // [] σ
+  };
+  // Inference without an ASN step: σ kept with the quantised weights (keyed by the norm).
+  const unit = quant && !inp.scale ? quant.get(norm, linear.weight, sigma) : tf.tidy(sigma);
+  return normed(norm, tf.div(y, unit)); // [T, B, N, out]
 }
 
 /** Run a norm, listing it as a non-AC op (one rsqrt per token, 6.1) when counting. */
@@ -149,7 +189,7 @@ export class StudentAttentionBlock extends SpikingSubBlock {
   forward(x: Tensor, ctx: BlockContext): { x: Tensor; map?: Tensor; spikeMap?: Tensor } {
     const z = this.inSn.forward(x); // [T, B, N, D] spikes/counts
     const [q, k, v] = this.qkv.map(({ proj, norm, sn }) => {
-      const current = normed(norm, project(proj, z, ctx.coding, ctx.quant)); // [T, B, N, D]
+      const current = normedProjection(norm, proj, z, ctx.coding, ctx.quant); // [T, B, N, D]
       return this.heads(sn.forward(current).s); // [T, B, H, N, d] spikes/counts
     });
     const r = runMixer(ctx.mixer, q, k, v, {
@@ -159,7 +199,7 @@ export class StudentAttentionBlock extends SpikingSubBlock {
     const [T, B, H, N, d] = r.y.shape as number[];
     const y = N === 1 ? r.y : tf.transpose(r.y, [0, 1, 3, 2, 4]); // [T, B, N, H, d]
     const merged = { s: tf.reshape(y, [T, B, N, H * d]), scale: null }; // [T, B, N, D] 0/1
-    const a = normed(this.oNorm, project(this.o, merged, ctx.coding, ctx.quant)); // [T, B, N, D]
+    const a = normedProjection(this.oNorm, this.o, merged, ctx.coding, ctx.quant); // [T, B, N, D]
     const out: { x: Tensor; map?: Tensor; spikeMap?: Tensor } = { x: tf.add(x, a) };
     if (r.map) out.map = r.map; // [B, H, N, N]
     if (r.spikeMap) out.spikeMap = r.spikeMap; // [T, B, H, N, N]
@@ -189,9 +229,9 @@ export class StudentMLP extends SpikingSubBlock {
 
   forward(x: Tensor, coding: Coding, quant: QuantCache | null): Tensor {
     const s1 = this.inSn.forward(x); // [T, B, N, D] spikes/counts
-    const h = normed(this.upNorm, project(this.up, s1, coding, quant)); // [T, B, N, 4D]
+    const h = normedProjection(this.upNorm, this.up, s1, coding, quant); // [T, B, N, 4D]
     const s2 = this.hiddenSn.forward(h); // [T, B, N, 4D] spikes/counts
-    const y = normed(this.downNorm, project(this.down, s2, coding, quant)); // [T, B, N, D]
+    const y = normedProjection(this.downNorm, this.down, s2, coding, quant); // [T, B, N, D]
     return tf.add(x, y); // [T, B, N, D], membrane shortcut
   }
 }

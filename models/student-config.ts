@@ -107,7 +107,11 @@ export interface StudentConfig {
   /** Precision of every projection, MLP layer and untied head. */
   weight_precision: WeightPrecision;
   norm_type: StudentNorm;
-  /** Default 1e-5. */
+  /**
+   * ε of the norms. Batch norm: absolute, default 1e-5. Per-token norms (`rms`, `layer`):
+   * in units of the squared weight scale of the projection they follow (one input spike's
+   * current), default 1 [P] (student-block.ts `normedProjection`).
+   */
   norm_eps: number;
   /** Head = the token embedding (float weights only). Default false (true for WE). */
   tie_word_embeddings: boolean;
@@ -205,6 +209,7 @@ export function parseStudentConfig(
   const attention = r.oneOf('attention_type', rules.attentions, rules.attention);
   rejectIrrelevant(r, ALL_ATTENTION, ATTENTION_FIELDS[attention], `attention_type "${attention}"`);
   const precision = r.oneOf('weight_precision', WEIGHT_PRECISIONS, rules.precision);
+  const normType = r.oneOf('norm_type', rules.norms, rules.norm);
   const tie = r.bool('tie_word_embeddings', type === 'we-spikingformer' && precision === 'float');
   r.require(
     !tie || precision === 'float',
@@ -247,8 +252,10 @@ export function parseStudentConfig(
         ? null
         : r.int('sfsa_decay_shift', { positive: true }),
     weight_precision: precision,
-    norm_type: r.oneOf('norm_type', rules.norms, rules.norm),
-    norm_eps: r.num('norm_eps', { positive: true, default: 1e-5 }),
+    norm_type: normType,
+    // [P] per-token norms: ε = 1 in units of one input spike's current (see
+    // `normedProjection` in student-block.ts); 1e-5 made silent rows explode the gradient.
+    norm_eps: r.num('norm_eps', { positive: true, default: normType === 'batch' ? 1e-5 : 1 }),
     tie_word_embeddings: tie,
     num_labels: r.int('num_labels', { positive: true, default: 2 }),
     classifier_pooling: r.oneOf('classifier_pooling', CLASSIFIER_POOLINGS, 'cls'),

@@ -30,7 +30,7 @@ function silentRows(m: SpikingCausalLM, rows: number[][]): number {
 describe('WTA students: Q/K/V norm gain at initialisation', () => {
   beforeAll(setupBackend);
 
-  it('τ for LIF under WSSA/CWSSA, 1 for other neurons and mixers', () => {
+  it('τ for LIF under WSSA/CWSSA/SFSA, 1 for other neurons and mixers', () => {
     const gain = (type: 'wd-spikingformer' | 'bispikclm', over: Record<string, unknown>) => {
       const m = tinyStudent(type, over, 1);
       const g = qkvNormGain(m.config, m.parsed.neuron);
@@ -42,7 +42,8 @@ describe('WTA students: Q/K/V norm gain at initialisation', () => {
     expect(gain('wd-spikingformer', { tau: 3 })).toEqual({ g: 3, w: [3] });
     expect(gain('wd-spikingformer', { neuron: 'asn', time_steps: 2 })).toEqual({ g: 1, w: [1] });
     expect(gain('wd-spikingformer', { attention_type: 'ssa' })).toEqual({ g: 1, w: [1] });
-    expect(gain('bispikclm', {})).toEqual({ g: 1, w: [1] });
+    expect(gain('bispikclm', {})).toEqual({ g: 2, w: [2] });
+    expect(gain('bispikclm', { neuron: 'ilif' })).toEqual({ g: 1, w: [1] });
     // the out and MLP norms keep gain 1
     const m = tinyStudent('wd-spikingformer', {}, 1);
     expect([...new Set(m.layers[0].attn.oNorm.weight?.dataSync())]).toEqual([1]);
