@@ -13,8 +13,9 @@ import { log } from '../src/log.js';
 import type { ProgressStream } from '../src/progress.js';
 import type { StopSignal } from '../src/train/index.js';
 import { loadDataTokenizer } from '../datasets/index.js';
-import type { HashedTokenizer } from '../datasets/index.js';
+import type { HashedTokenizer, PreparedTextData } from '../datasets/index.js';
 import { SpikingCausalLM } from '../models/index.js';
+import type { CausalLM } from '../src/generate/index.js';
 import { resolveRunConfig } from './config.js';
 import type { Override, RunConfig } from './config.js';
 import { saveFinalModel } from './final-model.js';
@@ -49,6 +50,30 @@ export interface JobResult extends TrainingResult {
   /** The final model folder (null when the run was stopped before the end). */
   modelDir: string | null;
   config: RunConfig;
+}
+
+/** The data part of a run's record (distill_config.json). */
+function dataRecord(corpus: string, prepared: PreparedTextData, tokenizerHash: string): JsonObject {
+  return {
+    corpus,
+    corpus_hash: prepared.corpusHash,
+    tokenizer_hash: tokenizerHash,
+    summary: prepared.summary as unknown as JsonObject,
+  };
+}
+
+/** The rule, progress and outcome part of a run's record. */
+function outcomeRecord(model: CausalLM, c: RunConfig, result: TrainingResult): JsonObject {
+  return {
+    rule: model instanceof SpikingCausalLM ? c.train.rule : 'backprop',
+    steps: result.steps,
+    tokens: result.tokens,
+    seed: c.seed,
+    status: result.status,
+    val_ppl: result.valPpl,
+    best_val_ppl: result.bestValPpl,
+    config: c as unknown as JsonObject,
+  };
 }
 
 /** The effective config: saved run config when resuming without new settings, else file + flags. */
@@ -175,22 +200,10 @@ export async function distillJob(o: DistillOptions): Promise<JobResult> {
             tokenizer_hash: teacher.tokenizerHash,
           },
           student: { spec: source.label, model_type: source.config.model_type },
-          data: {
-            corpus: o.data,
-            corpus_hash: data.prepared.corpusHash,
-            tokenizer_hash: tokenizer.hash,
-            summary: data.prepared.summary as unknown as JsonObject,
-          },
+          data: dataRecord(o.data, data.prepared, tokenizer.hash),
           losses: { ...c.loss, layer_map: map },
           projections: projections ? 'spad_projections.safetensors' : null,
-          rule: model instanceof SpikingCausalLM ? c.train.rule : 'backprop',
-          steps: result.steps,
-          tokens: result.tokens,
-          seed: c.seed,
-          status: result.status,
-          val_ppl: result.valPpl,
-          best_val_ppl: result.bestValPpl,
-          config: c as unknown as JsonObject,
+          ...outcomeRecord(model, c, result),
         },
       });
     }
@@ -267,21 +280,9 @@ export async function trainJob(o: TrainOptions): Promise<JobResult> {
           job: 'train',
           teacher: null,
           model: { spec: source.label, model_type: source.config.model_type },
-          data: {
-            corpus: o.data,
-            corpus_hash: data.prepared.corpusHash,
-            tokenizer_hash: tokenizer.hash,
-            summary: data.prepared.summary as unknown as JsonObject,
-          },
+          data: dataRecord(o.data, data.prepared, tokenizer.hash),
           losses: { ce: 1 },
-          rule: model instanceof SpikingCausalLM ? c.train.rule : 'backprop',
-          steps: result.steps,
-          tokens: result.tokens,
-          seed: c.seed,
-          status: result.status,
-          val_ppl: result.valPpl,
-          best_val_ppl: result.bestValPpl,
-          config: c as unknown as JsonObject,
+          ...outcomeRecord(model, c, result),
         },
       });
     }
